@@ -1,0 +1,14 @@
+//! The vocabulary every other Hallmark crate speaks: the architectures of the Official Images
+//! program and the OCI platforms they stand for, and image references as they appear in
+//! Dockerfiles and on the command line.
+//!
+//! This crate does no I/O and holds no policy; it only names things and checks that names are
+//! well formed, so that every crate above agrees on what `debian:bookworm` or `arm32v7` means.
+
+#![deny(missing_docs)]
+
+mod platform;
+mod reference;
+
+pub use platform::{Architecture, Platform, UnknownArchitecture};
+pub use reference::{is_valid_tag, ImageReference, ReferenceError, DEFAULT_DOMAIN, OFFICIAL_NAMESPACE};

@@ -1,1 +1,46 @@
-fn main() {}
+//! `hallmark`: the one binary of an Official Images program.
+//!
+//! It is deliberately thin: it parses the command line, calls the library crates, and prints
+//! their answers as a table or as JSON (`--format json`). Everything it knows about images,
+//! library files or registries lives in those crates.
+
+mod library_cmd;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::output::Format;
+
+/// Run an Official Images program: library, registry, builds, scans and trust.
+#[derive(Debug, Parser)]
+#[command(name = "hallmark", version, propagate_version = true)]
+struct Cli {
+    /// Output format of commands that print data.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    format: Format,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Read, check and reason about library definition files (bashbrew's commands).
+    Library(library_cmd::LibraryArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Library(args) => library_cmd::run(args, cli.format),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("hallmark: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -13,7 +13,10 @@
 
 #![deny(missing_docs)]
 
+mod froms;
 mod model;
+
+pub use froms::{FromsError, FromsResolver};
 
 pub use model::{
     ArchField, BuildSource, Entry, LibraryFile, SharedTagGroup, DEFAULT_ARCHITECTURES,

@@ -157,7 +157,10 @@ impl Entry {
 
     /// The entry's own tags followed by its shared tags, as `bashbrew list` prints them.
     pub fn all_tags(&self) -> impl Iterator<Item = &str> {
-        self.tags.iter().chain(&self.shared_tags).map(String::as_str)
+        self.tags
+            .iter()
+            .chain(&self.shared_tags)
+            .map(String::as_str)
     }
 
     /// Whether two entries build the same thing, so that bashbrew merges their tags into one.
@@ -199,7 +202,9 @@ pub struct BuildSource<'a> {
 impl LibraryFile {
     /// The entry that has `tag` among its own tags.
     pub fn entry_for_tag(&self, tag: &str) -> Option<&Entry> {
-        self.entries.iter().find(|e| e.tags.iter().any(|t| t == tag))
+        self.entries
+            .iter()
+            .find(|e| e.tags.iter().any(|t| t == tag))
     }
 
     /// The entries `tag` names: the one that owns it, or all that share it.
@@ -231,7 +236,10 @@ impl LibraryFile {
         let mut groups: Vec<SharedTagGroup<'_>> = Vec::new();
         for tag in self.all_shared_tags() {
             let entries = self.entries_for_tag(tag);
-            match groups.iter_mut().find(|g| same_entries(&g.entries, &entries)) {
+            match groups
+                .iter_mut()
+                .find(|g| same_entries(&g.entries, &entries))
+            {
                 Some(group) => group.shared_tags.push(tag),
                 None => groups.push(SharedTagGroup {
                     shared_tags: vec![tag],

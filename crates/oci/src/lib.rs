@@ -11,4 +11,6 @@ mod platform;
 mod reference;
 
 pub use platform::{Architecture, Platform, UnknownArchitecture};
-pub use reference::{is_valid_tag, ImageReference, ReferenceError, DEFAULT_DOMAIN, OFFICIAL_NAMESPACE};
+pub use reference::{
+    is_valid_tag, ImageReference, ReferenceError, DEFAULT_DOMAIN, OFFICIAL_NAMESPACE,
+};

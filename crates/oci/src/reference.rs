@@ -227,11 +227,41 @@ mod tests {
     #[test]
     fn normalises_like_the_docker_cli() {
         let cases: &[(&str, &str, &str, Option<&str>, Option<&str>)] = &[
-            ("debian", "docker.io", "library/debian", None, Some("debian")),
-            ("debian:bookworm", "docker.io", "library/debian", Some("bookworm"), Some("debian")),
-            ("docker.io/library/debian:12", "docker.io", "library/debian", Some("12"), Some("debian")),
-            ("nginx/unit:1.0", "docker.io", "nginx/unit", Some("1.0"), None),
-            ("mcr.microsoft.com/windows/servercore:ltsc2022", "mcr.microsoft.com", "windows/servercore", Some("ltsc2022"), None),
+            (
+                "debian",
+                "docker.io",
+                "library/debian",
+                None,
+                Some("debian"),
+            ),
+            (
+                "debian:bookworm",
+                "docker.io",
+                "library/debian",
+                Some("bookworm"),
+                Some("debian"),
+            ),
+            (
+                "docker.io/library/debian:12",
+                "docker.io",
+                "library/debian",
+                Some("12"),
+                Some("debian"),
+            ),
+            (
+                "nginx/unit:1.0",
+                "docker.io",
+                "nginx/unit",
+                Some("1.0"),
+                None,
+            ),
+            (
+                "mcr.microsoft.com/windows/servercore:ltsc2022",
+                "mcr.microsoft.com",
+                "windows/servercore",
+                Some("ltsc2022"),
+                None,
+            ),
             ("localhost:5000/a/b", "localhost:5000", "a/b", None, None),
             ("localhost/a", "localhost", "a", None, None),
         ];
@@ -257,7 +287,9 @@ mod tests {
 
     #[test]
     fn rejects_bad_names_and_tags() {
-        for bad in ["", "Debian", "a//b", "-a", "a-", "a:", "a:-x", "a..b", "a___b"] {
+        for bad in [
+            "", "Debian", "a//b", "-a", "a-", "a:", "a:-x", "a..b", "a___b",
+        ] {
             assert!(ImageReference::parse(bad).is_err(), "{bad:?} should fail");
         }
         for good in ["a__b", "a---b", "a.b_c", "a:_x", "a:X.y-1"] {

@@ -13,9 +13,11 @@
 
 #![deny(missing_docs)]
 
+mod dockerfile;
 mod froms;
 mod model;
 
+pub use dockerfile::{dockerfile_froms, DockerfileError};
 pub use froms::{FromsError, FromsResolver};
 
 pub use model::{

@@ -13,14 +13,21 @@
 
 #![deny(missing_docs)]
 
+mod collection;
 mod dockerfile;
 mod froms;
+mod line_based;
 mod model;
+mod parse;
+mod print;
+mod values;
 
+pub use collection::{load_file, FileError, Library, LookupError};
 pub use dockerfile::{dockerfile_froms, DockerfileError};
 pub use froms::{FromsError, FromsResolver};
-
 pub use model::{
-    ArchField, BuildSource, Entry, LibraryFile, SharedTagGroup, DEFAULT_ARCHITECTURES,
+    ArchField, BuildSource, Entry, LibraryFile, SharedTagGroup, SourceLine, DEFAULT_ARCHITECTURES,
     DEFAULT_DIRECTORY, DEFAULT_FILE, DEFAULT_GIT_FETCH,
 };
+pub use parse::{parse, parse_rfc2822, Diagnostic, ParseError, Problem};
+pub use print::print;

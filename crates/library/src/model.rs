@@ -73,10 +73,28 @@ impl fmt::Display for ArchField {
     }
 }
 
+/// The line a paragraph starts on, kept for diagnostics.
+///
+/// Equality ignores it: two files that say the same thing describe the same model wherever
+/// they say it, which is what `parse → print → parse` relies on.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[serde(transparent)]
+pub struct SourceLine(pub usize);
+
+impl PartialEq for SourceLine {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for SourceLine {}
+
 /// One paragraph of a library file with everything it inherited filled in: the unit bashbrew
 /// builds, once per architecture.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Entry {
+    /// Where the paragraph starts (the first paragraph, for merged entries).
+    pub line: SourceLine,
     /// `Name <email> (@github)` lines.
     pub maintainers: Vec<String>,
     /// The entry's own tags; the first is its canonical name.
@@ -100,6 +118,7 @@ pub struct Entry {
     /// Builder constraints (`windowsservercore-ltsc2022`, `!aufs`).
     pub constraints: Vec<String>,
     /// `ARCH-Field` values, which win over the plain field for that architecture.
+    #[serde(serialize_with = "serialize_arch_overrides")]
     pub arch_overrides: BTreeMap<(Architecture, ArchField), String>,
 }
 
@@ -107,6 +126,7 @@ impl Entry {
     /// The entry every global paragraph starts from.
     pub fn defaults() -> Self {
         Entry {
+            line: SourceLine::default(),
             maintainers: Vec::new(),
             tags: Vec::new(),
             shared_tags: Vec::new(),
@@ -180,6 +200,18 @@ impl Entry {
             && self.arch_overrides == other.arch_overrides
             && sorted(&self.architectures) == sorted(&other.architectures)
     }
+}
+
+/// Writes overrides as a JSON object keyed like the file (`arm64v8-GitCommit`).
+fn serialize_arch_overrides<S: serde::Serializer>(
+    overrides: &BTreeMap<(Architecture, ArchField), String>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_map(
+        overrides
+            .iter()
+            .map(|((arch, field), value)| (format!("{arch}-{field}"), value)),
+    )
 }
 
 /// Where one architecture's build of an entry comes from.

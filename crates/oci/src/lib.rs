@@ -7,9 +7,11 @@
 
 #![deny(missing_docs)]
 
+mod digest;
 mod platform;
 mod reference;
 
+pub use digest::{Digest, DigestAlgorithm, DigestError, DigestWriter, Hasher};
 pub use platform::{Architecture, Platform, UnknownArchitecture};
 pub use reference::{
     is_valid_tag, ImageReference, ReferenceError, DEFAULT_DOMAIN, OFFICIAL_NAMESPACE,

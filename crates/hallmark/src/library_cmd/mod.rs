@@ -5,6 +5,7 @@ mod docs;
 mod graph;
 mod lint;
 mod list;
+mod load;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

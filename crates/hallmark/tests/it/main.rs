@@ -1,0 +1,3 @@
+//! End-to-end tests of the `hallmark` binary.
+
+mod list_cat;

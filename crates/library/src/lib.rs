@@ -15,8 +15,10 @@
 
 mod collection;
 mod dockerfile;
+mod docs;
 mod froms;
 mod line_based;
+mod lint;
 mod model;
 mod parse;
 mod print;
@@ -24,7 +26,9 @@ mod values;
 
 pub use collection::{load_file, FileError, Library, LookupError};
 pub use dockerfile::{dockerfile_froms, DockerfileError};
+pub use docs::{DockerfileLink, SharedTagLinks, SupportedTags};
 pub use froms::{FromsError, FromsResolver};
+pub use lint::{lint, lint_dir, Finding, Rule, Severity};
 pub use model::{
     ArchField, BuildSource, Entry, LibraryFile, SharedTagGroup, SourceLine, DEFAULT_ARCHITECTURES,
     DEFAULT_DIRECTORY, DEFAULT_FILE, DEFAULT_GIT_FETCH,

@@ -35,7 +35,9 @@ pub enum DockerfileError {
         text: String,
     },
     /// An image name uses a variable that no ARG before the first FROM gives a value.
-    #[error("line {line}: ${name} has no value here: declare `ARG {name}=…` before the first FROM")]
+    #[error(
+        "line {line}: ${name} has no value here: declare `ARG {name}=…` before the first FROM"
+    )]
     UndefinedArg {
         /// Line of the instruction.
         line: usize,
@@ -293,20 +295,26 @@ impl FromScan {
     }
 
     fn copy(&mut self, instruction: &Instruction) -> Result<(), DockerfileError> {
-        let flags = instruction.args.iter().take_while(|arg| arg.starts_with("--"));
+        let flags = instruction
+            .args
+            .iter()
+            .take_while(|arg| arg.starts_with("--"));
         for source in flags.filter_map(|flag| flag.strip_prefix("--from=")) {
-            self.from_flag(source, instruction.line)?;
+            self.stage_or_image(source, instruction.line)?;
         }
         Ok(())
     }
 
     fn run(&mut self, instruction: &Instruction) -> Result<(), DockerfileError> {
-        let flags = instruction.args.iter().take_while(|arg| arg.starts_with("--"));
+        let flags = instruction
+            .args
+            .iter()
+            .take_while(|arg| arg.starts_with("--"));
         let mounts = flags.filter_map(|flag| flag.strip_prefix("--mount="));
         for mount in mounts {
             let options = mount.split(',').filter_map(|option| option.split_once('='));
             for (_, source) in options.filter(|(key, _)| *key == "from") {
-                self.from_flag(source, instruction.line)?;
+                self.stage_or_image(source, instruction.line)?;
             }
         }
         Ok(())
@@ -314,7 +322,7 @@ impl FromScan {
 
     /// Handles the value of a `--from`: a stage name or index refers inside the Dockerfile;
     /// anything else is an image.
-    fn from_flag(&mut self, value: &str, line: usize) -> Result<(), DockerfileError> {
+    fn stage_or_image(&mut self, value: &str, line: usize) -> Result<(), DockerfileError> {
         let value = self.substitute(value, line)?;
         if let Ok(index) = value.parse::<usize>() {
             return match index < self.stages.len() {
@@ -439,7 +447,10 @@ fn braced_value(body: &str, args: &HashMap<String, Option<String>>) -> Result<St
 }
 
 fn lookup(name: &str, args: &HashMap<String, Option<String>>) -> Result<String, String> {
-    args.get(name).cloned().flatten().ok_or_else(|| name.to_owned())
+    args.get(name)
+        .cloned()
+        .flatten()
+        .ok_or_else(|| name.to_owned())
 }
 
 /// Strips one pair of matching quotes around an ARG default.

@@ -17,6 +17,7 @@ mod collection;
 mod dockerfile;
 mod docs;
 mod froms;
+mod graph;
 mod line_based;
 mod lint;
 mod model;
@@ -28,6 +29,10 @@ pub use collection::{load_file, FileError, Library, LookupError};
 pub use dockerfile::{dockerfile_froms, DockerfileError};
 pub use docs::{DockerfileLink, SharedTagLinks, SupportedTags};
 pub use froms::{FromsError, FromsResolver};
+pub use graph::{
+    build_order, children, parents, BuildOrder, BuildStep, GraphError, MissingParent, MissingReason,
+    Relative, RelativeKind, Walk,
+};
 pub use lint::{lint, lint_dir, Finding, Rule, Severity};
 pub use model::{
     ArchField, BuildSource, Entry, LibraryFile, SharedTagGroup, SourceLine, DEFAULT_ARCHITECTURES,

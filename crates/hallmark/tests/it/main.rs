@@ -1,3 +1,4 @@
 //! End-to-end tests of the `hallmark` binary.
 
 mod list_cat;
+mod lint_docs;

@@ -33,7 +33,7 @@ pub use graph::{
     build_order, children, parents, BuildOrder, BuildStep, GraphError, MissingParent, MissingReason,
     Relative, RelativeKind, Walk,
 };
-pub use lint::{lint, lint_dir, Finding, Rule, Severity};
+pub use lint::{lint, Finding, Rule, Severity};
 pub use model::{
     ArchField, BuildSource, Entry, LibraryFile, SharedTagGroup, SourceLine, DEFAULT_ARCHITECTURES,
     DEFAULT_DIRECTORY, DEFAULT_FILE, DEFAULT_GIT_FETCH,

@@ -28,7 +28,6 @@
 //! | `constraints`             | error    | `naughty-constraints.sh`                          |
 
 use std::fmt;
-use std::io;
 use std::path::{Path, PathBuf};
 
 use oci::Architecture;
@@ -159,13 +158,7 @@ impl fmt::Display for Finding {
     }
 }
 
-/// Loads the library folder `dir` and lints every file in it; see [`lint`].
-pub fn lint_dir(dir: &Path, resolver: Option<&dyn FromsResolver>) -> io::Result<Vec<Finding>> {
-    let (library, failed) = Library::load_dir(dir)?;
-    Ok(lint(dir, &library, &failed, resolver))
-}
-
-/// Lints a library folder loaded from `dir`: the files that failed to load, the names that are
+/// Lints a library folder loaded from `dir` by [`Library::load_dir`]: the files that failed to load, the names that are
 /// not repositories, and every check over the files that parsed. FROM-based checks run only
 /// with a `resolver`. Findings come sorted by file and line.
 pub fn lint(
@@ -295,16 +288,12 @@ fn latest_tags(site: &Site, file: &LibraryFile, findings: &mut Vec<Finding>) {
 /// same Windows version) collide; upstream leaves that case as a TODO.
 fn shared_tag_architectures(site: &Site, file: &LibraryFile, findings: &mut Vec<Finding>) {
     for group in file.shared_tag_groups() {
-        let mut seen: Vec<(Architecture, &[String], &Entry)> = Vec::new();
+        let mut seen: Vec<(IndexSlot<'_>, &Entry)> = Vec::new();
         for &entry in &group.entries {
             for &arch in &entry.architectures {
-                let version: &[String] = if arch == Architecture::WindowsAmd64 {
-                    &entry.constraints
-                } else {
-                    &[]
-                };
-                match seen.iter().find(|(a, v, _)| *a == arch && *v == version) {
-                    Some((_, _, first)) => {
+                let slot = index_slot(entry, arch);
+                match seen.iter().find(|(s, _)| *s == slot) {
+                    Some((_, first)) => {
                         let message = format!(
                             "shared tags `{}` would combine two {arch} images, {} (line {}) and {}: \
                              an index holds one image per platform; drop {arch} from one entry's \
@@ -318,10 +307,21 @@ fn shared_tag_architectures(site: &Site, file: &LibraryFile, findings: &mut Vec<
                         let rule = Rule::SharedTagArchitecture;
                         findings.push(site.finding(Some(entry.line.0), tag, rule, message));
                     }
-                    None => seen.push((arch, version, entry)),
+                    None => seen.push((slot, entry)),
                 }
             }
         }
+    }
+}
+
+/// What tells images in one index apart: the platform, and for Windows the version the
+/// Constraints name.
+type IndexSlot<'a> = (Architecture, &'a [String]);
+
+fn index_slot(entry: &Entry, arch: Architecture) -> IndexSlot<'_> {
+    match arch {
+        Architecture::WindowsAmd64 => (arch, &entry.constraints),
+        _ => (arch, &[]),
     }
 }
 

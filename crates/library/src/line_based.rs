@@ -33,7 +33,11 @@ pub(crate) fn parse(text: &str) -> Result<LibraryFile, ParseError> {
     if global.maintainers.is_empty() {
         problems.push(1, Problem::MissingMaintainers);
     }
-    for bad in global.maintainers.iter().filter(|m| !values::is_valid_maintainer(m)) {
+    for bad in global
+        .maintainers
+        .iter()
+        .filter(|m| !values::is_valid_maintainer(m))
+    {
         problems.push(1, Problem::InvalidMaintainer(bad.clone()));
     }
     // Entries were cloned from the global paragraph before all maintainers were read.
@@ -64,17 +68,33 @@ fn parse_line(line: &str, global: &Entry) -> Option<Entry> {
     Some(entry)
 }
 
-fn check_line_entry(entry: &Entry, line: usize, collector: &EntryCollector, problems: &mut Problems) {
+fn check_line_entry(
+    entry: &Entry,
+    line: usize,
+    collector: &EntryCollector,
+    problems: &mut Problems,
+) {
     let tag = &entry.tags[0];
     if !oci::is_valid_tag(tag) {
         problems.push(line, Problem::InvalidTag(tag.clone()));
     }
-    if let Some(other) = collector.owner_of(tag) {
-        let other_line = other.line.0;
-        problems.push(line, Problem::DuplicateTag { tag: tag.clone(), other_line });
+    if let Some(other_line) = collector.owner_of(tag) {
+        problems.push(
+            line,
+            Problem::DuplicateTag {
+                tag: tag.clone(),
+                other_line,
+            },
+        );
     }
     if !values::is_valid_git_commit(&entry.git_commit) {
         let value = entry.git_commit.clone();
-        problems.push(line, Problem::InvalidGitCommit { field: "commit".to_owned(), value });
+        problems.push(
+            line,
+            Problem::InvalidGitCommit {
+                field: "commit".to_owned(),
+                value,
+            },
+        );
     }
 }

@@ -4,7 +4,7 @@
 //! Unlike bashbrew, which stops at the first problem, the parser keeps going and reports all of
 //! them, so a maintainer fixes a file in one round.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use oci::{Architecture, UnknownArchitecture};
@@ -45,7 +45,9 @@ pub enum Problem {
         suggestion: Option<String>,
     },
     /// A field given twice in one paragraph.
-    #[error("field {name} is given twice in this paragraph (first on line {first_line}): keep one")]
+    #[error(
+        "field {name} is given twice in this paragraph (first on line {first_line}): keep one"
+    )]
     DuplicateField {
         /// The field.
         name: String,
@@ -130,7 +132,9 @@ pub enum Problem {
         value: String,
     },
     /// A builder this program does not know.
-    #[error("invalid {field} {value:?}: expected buildkit, classic or oci-import (or leave it out)")]
+    #[error(
+        "invalid {field} {value:?}: expected buildkit, classic or oci-import (or leave it out)"
+    )]
     InvalidBuilder {
         /// `Builder` or `ARCH-Builder`.
         field: String,
@@ -311,7 +315,11 @@ fn apply_field(entry: &mut Entry, field: &RawField) -> Result<(), Problem> {
     match field.name.as_str() {
         "Maintainers" => {
             entry.maintainers = values::list(value);
-            match entry.maintainers.iter().find(|m| !values::is_valid_maintainer(m)) {
+            match entry
+                .maintainers
+                .iter()
+                .find(|m| !values::is_valid_maintainer(m))
+            {
                 Some(bad) => Err(Problem::InvalidMaintainer(bad.clone())),
                 None => Ok(()),
             }
@@ -357,14 +365,16 @@ fn apply_scalar_field(entry: &mut Entry, name: &str, value: &str) -> Result<(), 
     if value.contains('\n') {
         return Err(Problem::MultiLineValue(name.to_owned()));
     }
-    let value = validate_scalar(name, field, value)?;
+    // An invalid value is still recorded, so that the entry is not also reported as missing it.
+    let checked = validate_scalar(name, field, value);
+    let stored = checked.clone().unwrap_or_else(|_| value.to_owned());
     match arch {
         Some(arch) => {
-            entry.arch_overrides.insert((arch, field), value);
+            entry.arch_overrides.insert((arch, field), stored);
         }
-        None => *plain_field_mut(entry, field) = value,
+        None => *plain_field_mut(entry, field) = stored,
     }
-    Ok(())
+    checked.map(drop)
 }
 
 /// Names a single-valued field: `GitCommit` is the plain field, `arm64v8-GitCommit` the
@@ -394,7 +404,8 @@ fn arch_field_named(name: &str) -> Option<ArchField> {
 }
 
 fn validate_scalar(name: &str, field: ArchField, value: &str) -> Result<String, Problem> {
-    let invalid = |make: fn(String, String) -> Problem| Err(make(name.to_owned(), value.to_owned()));
+    let invalid =
+        |make: fn(String, String) -> Problem| Err(make(name.to_owned(), value.to_owned()));
     match field {
         ArchField::GitFetch if !values::is_valid_git_fetch(value) => {
             invalid(|field, value| Problem::InvalidGitFetch { field, value })
@@ -429,7 +440,10 @@ fn check_global(global: &Entry, paragraph: &Paragraph, problems: &mut Problems) 
         problems.push(paragraph.line_of("Tags"), Problem::GlobalTags("Tags"));
     }
     if !global.shared_tags.is_empty() {
-        problems.push(paragraph.line_of("SharedTags"), Problem::GlobalTags("SharedTags"));
+        problems.push(
+            paragraph.line_of("SharedTags"),
+            Problem::GlobalTags("SharedTags"),
+        );
     }
 }
 
@@ -440,7 +454,10 @@ fn check_entry(entry: &Entry, paragraph: &Paragraph, problems: &mut Problems) ->
         return false;
     }
     let mut complete = true;
-    for (field, value) in [("GitRepo", &entry.git_repo), ("GitCommit", &entry.git_commit)] {
+    for (field, value) in [
+        ("GitRepo", &entry.git_repo),
+        ("GitCommit", &entry.git_commit),
+    ] {
         if value.is_empty() {
             let tags = entry.tags.join(", ");
             problems.push(paragraph.line, Problem::MissingGitField { tags, field });
@@ -456,6 +473,11 @@ fn check_entry(entry: &Entry, paragraph: &Paragraph, problems: &mut Problems) ->
 #[derive(Debug, Default)]
 pub(crate) struct EntryCollector {
     pub(crate) entries: Vec<Entry>,
+    /// Tag → line of the entry that owns it; large files (eclipse-temurin has hundreds of tags)
+    /// make a scan per tag quadratic.
+    owners: HashMap<String, usize>,
+    /// Shared tag → line of the first entry sharing it.
+    sharers: HashMap<String, usize>,
 }
 
 impl EntryCollector {
@@ -465,34 +487,60 @@ impl EntryCollector {
         dedup_in_order(&mut entry.shared_tags);
         let mut seen = HashSet::new();
         for tag in &entry.tags {
-            if let Some(other) = self.owner_of(tag) {
-                let other_line = other.line.0;
-                problems.push(tags_line, Problem::DuplicateTag { tag: tag.clone(), other_line });
-            } else if let Some(other) = self.sharer_of(tag) {
-                let other_line = other.line.0;
-                let tag = tag.clone();
-                problems.push(tags_line, Problem::TagConflictsWithSharedTag { tag, other_line });
+            let problem = if let Some(other_line) = self.owner_of(tag) {
+                Problem::DuplicateTag {
+                    tag: tag.clone(),
+                    other_line,
+                }
+            } else if let Some(&other_line) = self.sharers.get(tag) {
+                Problem::TagConflictsWithSharedTag {
+                    tag: tag.clone(),
+                    other_line,
+                }
             } else if !seen.insert(tag.as_str()) {
-                let other_line = tags_line;
-                problems.push(tags_line, Problem::DuplicateTag { tag: tag.clone(), other_line });
-            }
+                Problem::DuplicateTag {
+                    tag: tag.clone(),
+                    other_line: tags_line,
+                }
+            } else {
+                continue;
+            };
+            problems.push(tags_line, problem);
         }
         for tag in &entry.shared_tags {
-            if let Some(other) = self.owner_of(tag) {
-                let other_line = other.line.0;
-                let tag = tag.clone();
-                problems.push(shared_line, Problem::TagConflictsWithSharedTag { tag, other_line });
+            let problem = if let Some(other_line) = self.owner_of(tag) {
+                Problem::TagConflictsWithSharedTag {
+                    tag: tag.clone(),
+                    other_line,
+                }
             } else if !seen.insert(tag.as_str()) {
-                let other_line = tags_line;
-                problems.push(shared_line, Problem::DuplicateTag { tag: tag.clone(), other_line });
-            }
+                Problem::DuplicateTag {
+                    tag: tag.clone(),
+                    other_line: tags_line,
+                }
+            } else {
+                continue;
+            };
+            problems.push(shared_line, problem);
         }
         self.merge_or_push(entry);
     }
 
     pub(crate) fn merge_or_push(&mut self, entry: Entry) {
-        match self.entries.iter_mut().find(|e| e.same_build_inputs(&entry)) {
-            Some(existing) => {
+        let same = self
+            .entries
+            .iter()
+            .position(|e| e.same_build_inputs(&entry));
+        let line = same.map_or(entry.line.0, |index| self.entries[index].line.0);
+        for tag in &entry.tags {
+            self.owners.entry(tag.clone()).or_insert(line);
+        }
+        for tag in &entry.shared_tags {
+            self.sharers.entry(tag.clone()).or_insert(line);
+        }
+        match same {
+            Some(index) => {
+                let existing = &mut self.entries[index];
                 existing.tags.extend(entry.tags);
                 existing.shared_tags.extend(entry.shared_tags);
                 dedup_in_order(&mut existing.shared_tags);
@@ -501,14 +549,9 @@ impl EntryCollector {
         }
     }
 
-    pub(crate) fn owner_of(&self, tag: &str) -> Option<&Entry> {
-        self.entries.iter().find(|e| e.tags.iter().any(|t| t == tag))
-    }
-
-    fn sharer_of(&self, tag: &str) -> Option<&Entry> {
-        self.entries
-            .iter()
-            .find(|e| e.shared_tags.iter().any(|t| t == tag))
+    /// The line of the entry that has `tag` among its own tags.
+    pub(crate) fn owner_of(&self, tag: &str) -> Option<usize> {
+        self.owners.get(tag).copied()
     }
 }
 

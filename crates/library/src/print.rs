@@ -22,12 +22,30 @@ pub fn print(file: &LibraryFile) -> String {
 /// bashbrew's field order. A field that differs by being empty is written empty, so that it
 /// still overrides the inherited value when read back.
 fn write_paragraph(out: &mut String, entry: &Entry, base: &Entry) {
-    let arch_list = |archs: &[Architecture]| archs.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", ");
+    let arch_list = |archs: &[Architecture]| {
+        archs
+            .iter()
+            .map(|a| a.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let lists = [
-        ("Maintainers", entry.maintainers.join(", "), base.maintainers.join(", ")),
+        (
+            "Maintainers",
+            entry.maintainers.join(", "),
+            base.maintainers.join(", "),
+        ),
         ("Tags", entry.tags.join(", "), base.tags.join(", ")),
-        ("SharedTags", entry.shared_tags.join(", "), base.shared_tags.join(", ")),
-        ("Architectures", arch_list(&entry.architectures), arch_list(&base.architectures)),
+        (
+            "SharedTags",
+            entry.shared_tags.join(", "),
+            base.shared_tags.join(", "),
+        ),
+        (
+            "Architectures",
+            arch_list(&entry.architectures),
+            arch_list(&base.architectures),
+        ),
     ];
     for (name, value, inherited) in lists {
         write_if_changed(out, name, &value, &inherited);
@@ -49,7 +67,12 @@ fn write_paragraph(out: &mut String, entry: &Entry, base: &Entry) {
             write_field(out, &name.1, value);
         }
     }
-    write_if_changed(out, "Constraints", &entry.constraints.join(", "), &base.constraints.join(", "));
+    write_if_changed(
+        out,
+        "Constraints",
+        &entry.constraints.join(", "),
+        &base.constraints.join(", "),
+    );
 }
 
 /// Overrides ordered by their written name (`amd64-Directory` before `amd64-GitCommit`), as

@@ -25,7 +25,10 @@ pub(crate) fn list(value: &str) -> Vec<String> {
     if value.trim().is_empty() {
         return Vec::new();
     }
-    value.split(',').map(|item| item.trim().to_owned()).collect()
+    value
+        .split(',')
+        .map(|item| item.trim().to_owned())
+        .collect()
 }
 
 /// `refs/heads/…` or `refs/tags/…` with no `*`, `?` or `:` (bashbrew's GitFetchRegex).
@@ -51,7 +54,8 @@ pub(crate) fn is_valid_builder(value: &str) -> bool {
 
 /// `Full Name <contact-email-or-url> (@github-handle)` or `Full Name (@github-handle)`.
 pub(crate) fn is_valid_maintainer(value: &str) -> bool {
-    let plain = |s: &str| !s.is_empty() && !s.contains(|c: char| c.is_whitespace() || "<>()".contains(c));
+    let plain =
+        |s: &str| !s.is_empty() && !s.contains(|c: char| c.is_whitespace() || "<>()".contains(c));
     let Some(rest) = value.strip_suffix(')') else {
         return false;
     };
@@ -63,7 +67,9 @@ pub(crate) fn is_valid_maintainer(value: &str) -> bool {
     }
     let head = head.trim_end();
     let name = match head.strip_suffix('>').and_then(|h| h.rsplit_once('<')) {
-        Some((name, email)) if plain(email) && name.ends_with(char::is_whitespace) => name.trim_end(),
+        Some((name, email)) if plain(email) && name.ends_with(char::is_whitespace) => {
+            name.trim_end()
+        }
         Some(_) => return false,
         None => head,
     };
@@ -143,7 +149,9 @@ mod tests {
         assert!(!is_valid_git_fetch("main"));
         assert!(!is_valid_git_fetch("refs/heads/*"));
         assert!(!is_valid_git_fetch("refs/pull/1/head"));
-        assert!(is_valid_git_commit("9950175fe6f74b450230a95a31d7afca1adfbce7"));
+        assert!(is_valid_git_commit(
+            "9950175fe6f74b450230a95a31d7afca1adfbce7"
+        ));
         assert!(is_valid_git_commit("abc123"));
         assert!(!is_valid_git_commit("v1.0"));
         assert!(!is_valid_git_commit("ABC123"));
@@ -169,7 +177,10 @@ mod tests {
     #[test]
     fn suggestions() {
         assert_eq!(suggest_field("gitcommit").as_deref(), Some("GitCommit"));
-        assert_eq!(suggest_field("ARM64V8-directory").as_deref(), Some("arm64v8-Directory"));
+        assert_eq!(
+            suggest_field("ARM64V8-directory").as_deref(),
+            Some("arm64v8-Directory")
+        );
         assert_eq!(suggest_field("Colour"), None);
     }
 }

@@ -1,0 +1,309 @@
+//! The `MetaStore` contract: the registry's truth about repositories, blobs, manifests, tags,
+//! referrers and uploads in progress.
+
+use std::future::Future;
+
+use oci::{Digest, DigestError};
+
+use crate::blob::UploadId;
+
+/// A blob as the database records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobRecord {
+    /// The blob's digest.
+    pub digest: Digest,
+    /// Its length in bytes.
+    pub size: u64,
+    /// Where blob storage keeps it; kept apart from the digest so storage layouts can change.
+    pub object_key: String,
+    /// The media type it was pushed with, when known.
+    pub media_type: Option<String>,
+}
+
+/// A manifest to record, with what it references already extracted by the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewManifest {
+    /// Digest of `payload`.
+    pub digest: Digest,
+    /// The media type the manifest was pushed with.
+    pub media_type: String,
+    /// The artifact type referrers are filtered by (`artifactType`, else the config media type).
+    pub artifact_type: Option<String>,
+    /// The exact bytes pushed; served back unchanged because signatures cover them.
+    pub payload: Vec<u8>,
+    /// The config blob, for image manifests.
+    pub config_digest: Option<Digest>,
+    /// The manifest this one refers to (`subject`), which need not exist.
+    pub subject_digest: Option<Digest>,
+    /// Layer (and other non-config) blobs; each must be linked to the repository.
+    pub layers: Vec<Digest>,
+    /// Child manifests of an index; each must exist in the repository.
+    pub children: Vec<Digest>,
+    /// Payload plus referenced blobs, for quotas and listings.
+    pub total_size: u64,
+}
+
+/// A recorded manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredManifest {
+    /// Digest of `payload`.
+    pub digest: Digest,
+    /// The media type it was pushed with.
+    pub media_type: String,
+    /// The artifact type referrers are filtered by.
+    pub artifact_type: Option<String>,
+    /// The exact bytes pushed.
+    pub payload: Vec<u8>,
+    /// The config blob, for image manifests.
+    pub config_digest: Option<Digest>,
+    /// The manifest this one refers to.
+    pub subject_digest: Option<Digest>,
+    /// Payload plus referenced blobs.
+    pub total_size: u64,
+    /// When it was first pushed, in Unix milliseconds.
+    pub created_ms: i64,
+}
+
+/// One page of a name listing (`?n=&last=` in the distribution API).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Page {
+    /// At most this many names; all when `None`.
+    pub limit: Option<u32>,
+    /// Only names sorting after this one.
+    pub after: Option<String>,
+}
+
+/// An upload in progress as the database records it, so any process can take the next chunk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadSession {
+    /// The upload's name, also its name in blob storage.
+    pub id: UploadId,
+    /// The repository it will be published into.
+    pub repository: String,
+    /// Bytes committed so far.
+    pub committed_offset: u64,
+    /// The saved SHA-256 state over those bytes.
+    pub hash_state: Vec<u8>,
+    /// When the upload started, in Unix milliseconds.
+    pub created_ms: i64,
+    /// When the last chunk was committed.
+    pub updated_ms: i64,
+    /// After this the upload may be collected.
+    pub expires_ms: i64,
+}
+
+/// Something [`MetaStore::reference_problems`] found wrong in the recorded references.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReferenceProblem {
+    /// A manifest references a blob that is not linked to its repository.
+    BlobNotLinked {
+        /// The repository.
+        repository: String,
+        /// The manifest.
+        manifest: Digest,
+        /// The missing blob.
+        blob: Digest,
+    },
+    /// A recorded payload does not hash to its manifest's digest.
+    PayloadMismatch {
+        /// The repository.
+        repository: String,
+        /// The digest recorded.
+        manifest: Digest,
+    },
+}
+
+/// Errors at the metadata boundary.
+#[derive(Debug, thiserror::Error)]
+pub enum MetaError {
+    /// The repository has never been pushed to.
+    #[error("repository {0:?} is unknown")]
+    RepositoryUnknown(String),
+    /// A referenced blob is not linked to the repository; nothing was recorded.
+    #[error("blob {0} is not in this repository: push it (or mount it) before the manifest")]
+    BlobUnknown(Digest),
+    /// A referenced child manifest does not exist in the repository; nothing was recorded.
+    #[error("manifest {0} is not in this repository: push the index's manifests first")]
+    ManifestUnknown(Digest),
+    /// The manifest is still listed by an index in the repository.
+    #[error("manifest {0} is referenced by an index: delete the index first")]
+    ManifestInUse(Digest),
+    /// The upload session is unknown or expired.
+    #[error("upload {0} is unknown: start a new upload")]
+    UploadUnknown(UploadId),
+    /// Another request committed a chunk first.
+    #[error(
+        "upload has {committed} bytes committed, not the expected amount: resume from {committed}"
+    )]
+    UploadOffsetConflict {
+        /// The offset recorded now.
+        committed: u64,
+    },
+    /// A stored value could not be read back (a damaged row or a newer schema).
+    #[error("stored {column} value {value:?} is invalid: {reason}")]
+    Corrupt {
+        /// The column read.
+        column: &'static str,
+        /// The value found.
+        value: String,
+        /// Why it is invalid.
+        reason: String,
+    },
+    /// A digest read back from the database is malformed.
+    #[error(transparent)]
+    Digest(#[from] DigestError),
+    /// The database failed.
+    #[error("metadata database failed: {0}; check that the data folder is writable")]
+    Database(#[from] sqlx::Error),
+}
+
+/// The registry's metadata.
+///
+/// Architecture Invariant: tags, catalog, HEAD and referrers answer from here, never from
+/// listing blob storage; and a manifest is recorded only together with the proof that all it
+/// references exists.
+pub trait MetaStore: Send + Sync {
+    /// Finds or creates a repository.
+    fn create_repository(&self, name: &str) -> impl Future<Output = Result<(), MetaError>> + Send;
+
+    /// Whether the repository exists.
+    fn repository_exists(&self, name: &str)
+        -> impl Future<Output = Result<bool, MetaError>> + Send;
+
+    /// Repository names in order, for `/v2/_catalog`.
+    fn list_repositories(
+        &self,
+        page: &Page,
+    ) -> impl Future<Output = Result<Vec<String>, MetaError>> + Send;
+
+    /// Records a blob (once, globally) and links it to `repository`, creating the repository.
+    fn put_blob(
+        &self,
+        repository: &str,
+        blob: &BlobRecord,
+    ) -> impl Future<Output = Result<(), MetaError>> + Send;
+
+    /// Links an already recorded blob to `repository` (a cross-repository mount).
+    fn link_blob(
+        &self,
+        repository: &str,
+        digest: &Digest,
+    ) -> impl Future<Output = Result<(), MetaError>> + Send;
+
+    /// The blob, if it is linked to `repository`.
+    fn repository_blob(
+        &self,
+        repository: &str,
+        digest: &Digest,
+    ) -> impl Future<Output = Result<Option<BlobRecord>, MetaError>> + Send;
+
+    /// The blob, if any repository has it.
+    fn blob(
+        &self,
+        digest: &Digest,
+    ) -> impl Future<Output = Result<Option<BlobRecord>, MetaError>> + Send;
+
+    /// Every recorded blob, for verification.
+    fn blobs(&self) -> impl Future<Output = Result<Vec<BlobRecord>, MetaError>> + Send;
+
+    /// Removes the blob from `repository`; `false` when it was not linked.
+    fn unlink_blob(
+        &self,
+        repository: &str,
+        digest: &Digest,
+    ) -> impl Future<Output = Result<bool, MetaError>> + Send;
+
+    /// Records a manifest, its references and optionally a tag, in one transaction that first
+    /// checks every referenced blob is linked to the repository and every child manifest
+    /// exists there. Pushing the same manifest again only moves the tag.
+    fn put_manifest(
+        &self,
+        repository: &str,
+        manifest: &NewManifest,
+        tag: Option<&str>,
+    ) -> impl Future<Output = Result<(), MetaError>> + Send;
+
+    /// The manifest with this digest in `repository`.
+    fn manifest(
+        &self,
+        repository: &str,
+        digest: &Digest,
+    ) -> impl Future<Output = Result<Option<StoredManifest>, MetaError>> + Send;
+
+    /// The manifest `tag` points at in `repository`.
+    fn tagged_manifest(
+        &self,
+        repository: &str,
+        tag: &str,
+    ) -> impl Future<Output = Result<Option<StoredManifest>, MetaError>> + Send;
+
+    /// Removes a manifest with its tags, layers and references; `false` when it was not there.
+    /// Fails with [`MetaError::ManifestInUse`] while an index lists it.
+    fn delete_manifest(
+        &self,
+        repository: &str,
+        digest: &Digest,
+    ) -> impl Future<Output = Result<bool, MetaError>> + Send;
+
+    /// Tag names in lexical order, for `/v2/<name>/tags/list`.
+    fn list_tags(
+        &self,
+        repository: &str,
+        page: &Page,
+    ) -> impl Future<Output = Result<Vec<String>, MetaError>> + Send;
+
+    /// Removes a tag (not its manifest); `false` when it was not there.
+    fn delete_tag(
+        &self,
+        repository: &str,
+        tag: &str,
+    ) -> impl Future<Output = Result<bool, MetaError>> + Send;
+
+    /// Manifests in `repository` whose subject is `subject`, optionally only those of
+    /// `artifact_type`, in digest order.
+    fn referrers(
+        &self,
+        repository: &str,
+        subject: &Digest,
+        artifact_type: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<StoredManifest>, MetaError>> + Send;
+
+    /// Records a new upload session, creating its repository.
+    fn create_upload(
+        &self,
+        session: &UploadSession,
+    ) -> impl Future<Output = Result<(), MetaError>> + Send;
+
+    /// The upload session, if it exists.
+    fn upload(
+        &self,
+        id: &UploadId,
+    ) -> impl Future<Output = Result<Option<UploadSession>, MetaError>> + Send;
+
+    /// Moves an upload from `from_offset` to the new progress, only if nobody else moved it
+    /// first ([`MetaError::UploadOffsetConflict`] otherwise): the compare-and-set that
+    /// serialises racing chunks across processes.
+    fn advance_upload(
+        &self,
+        id: &UploadId,
+        from_offset: u64,
+        to_offset: u64,
+        hash_state: &[u8],
+        now_ms: i64,
+    ) -> impl Future<Output = Result<(), MetaError>> + Send;
+
+    /// Forgets an upload session; `false` when it was not there.
+    fn delete_upload(&self, id: &UploadId) -> impl Future<Output = Result<bool, MetaError>> + Send;
+
+    /// Upload sessions that expired before `now_ms`, for collection.
+    fn expired_uploads(
+        &self,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<Vec<UploadId>, MetaError>> + Send;
+
+    /// Checks every manifest's payload against its digest and its blob references against its
+    /// repository's links.
+    fn reference_problems(
+        &self,
+    ) -> impl Future<Output = Result<Vec<ReferenceProblem>, MetaError>> + Send;
+}

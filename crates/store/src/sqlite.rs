@@ -1,0 +1,336 @@
+//! [`MetaStore`] on SQLite, the embedded default: one database file in the data folder.
+//!
+//! The SQL is written to run unchanged on PostgreSQL (`$n` parameters, `ON CONFLICT`,
+//! `RETURNING`, integer milliseconds), so a PostgreSQL store can share it; only the
+//! connection setup and the migrations are SQLite's own.
+
+mod manifests;
+mod uploads;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use oci::Digest;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{Row, Sqlite, SqlitePool, Transaction};
+
+use crate::blob::UploadId;
+use crate::meta::{
+    BlobRecord, MetaError, MetaStore, NewManifest, Page, ReferenceProblem, StoredManifest,
+    UploadSession,
+};
+
+/// How long a writer waits for another to finish before giving up; SQLite has one writer at a
+/// time and a manifest push holds it only for a few statements.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Registry metadata in one SQLite database file.
+#[derive(Debug, Clone)]
+pub struct SqliteMetaStore {
+    pool: SqlitePool,
+}
+
+impl SqliteMetaStore {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub async fn open(path: &Path) -> Result<Self, MetaError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            // WAL lets readers (pulls) go on while one writer (a push) commits.
+            .journal_mode(SqliteJournalMode::Wal)
+            // A push acknowledged to a client must survive a power cut, not only a crash.
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        crate::migrate::run(&pool, crate::migrate::SQLITE).await?;
+        Ok(Self { pool })
+    }
+}
+
+impl MetaStore for SqliteMetaStore {
+    async fn create_repository(&self, name: &str) -> Result<(), MetaError> {
+        let mut tx = self.pool.begin().await?;
+        ensure_repository(&mut tx, name).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn repository_exists(&self, name: &str) -> Result<bool, MetaError> {
+        repository_exists(&self.pool, name).await
+    }
+
+    async fn list_repositories(&self, page: &Page) -> Result<Vec<String>, MetaError> {
+        let (after, limit) = page_bounds(page);
+        let rows =
+            sqlx::query("SELECT name FROM repositories WHERE name > $1 ORDER BY name LIMIT $2")
+                .bind(after)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(|r| Ok(r.try_get("name")?)).collect()
+    }
+
+    async fn put_blob(&self, repository: &str, blob: &BlobRecord) -> Result<(), MetaError> {
+        let mut tx = self.pool.begin().await?;
+        let repo_id = ensure_repository(&mut tx, repository).await?;
+        sqlx::query(
+            "INSERT INTO blobs (digest, size, object_key, media_type, created_ms)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (digest) DO NOTHING",
+        )
+        .bind(blob.digest.as_str())
+        .bind(to_db(blob.size))
+        .bind(&blob.object_key)
+        .bind(&blob.media_type)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+        link(&mut tx, repo_id, &blob.digest).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn link_blob(&self, repository: &str, digest: &Digest) -> Result<(), MetaError> {
+        let mut tx = self.pool.begin().await?;
+        let repo_id = ensure_repository(&mut tx, repository).await?;
+        let known = sqlx::query("SELECT 1 FROM blobs WHERE digest = $1")
+            .bind(digest.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if known.is_none() {
+            return Err(MetaError::BlobUnknown(digest.clone()));
+        }
+        link(&mut tx, repo_id, digest).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn repository_blob(
+        &self,
+        repository: &str,
+        digest: &Digest,
+    ) -> Result<Option<BlobRecord>, MetaError> {
+        let row = sqlx::query(
+            "SELECT b.digest, b.size, b.object_key, b.media_type
+             FROM blobs b
+             JOIN repository_blobs rb ON rb.digest = b.digest
+             JOIN repositories r ON r.id = rb.repo_id
+             WHERE r.name = $1 AND b.digest = $2",
+        )
+        .bind(repository)
+        .bind(digest.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(blob_from_row).transpose()
+    }
+
+    async fn blob(&self, digest: &Digest) -> Result<Option<BlobRecord>, MetaError> {
+        let row =
+            sqlx::query("SELECT digest, size, object_key, media_type FROM blobs WHERE digest = $1")
+                .bind(digest.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+        row.as_ref().map(blob_from_row).transpose()
+    }
+
+    async fn blobs(&self) -> Result<Vec<BlobRecord>, MetaError> {
+        let rows =
+            sqlx::query("SELECT digest, size, object_key, media_type FROM blobs ORDER BY digest")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(blob_from_row).collect()
+    }
+
+    async fn unlink_blob(&self, repository: &str, digest: &Digest) -> Result<bool, MetaError> {
+        let removed = sqlx::query(
+            "DELETE FROM repository_blobs
+             WHERE digest = $1 AND repo_id = (SELECT id FROM repositories WHERE name = $2)",
+        )
+        .bind(digest.as_str())
+        .bind(repository)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(removed > 0)
+    }
+
+    async fn put_manifest(
+        &self,
+        repository: &str,
+        manifest: &NewManifest,
+        tag: Option<&str>,
+    ) -> Result<(), MetaError> {
+        manifests::put(&self.pool, repository, manifest, tag).await
+    }
+
+    async fn manifest(
+        &self,
+        repository: &str,
+        digest: &Digest,
+    ) -> Result<Option<StoredManifest>, MetaError> {
+        manifests::by_digest(&self.pool, repository, digest).await
+    }
+
+    async fn tagged_manifest(
+        &self,
+        repository: &str,
+        tag: &str,
+    ) -> Result<Option<StoredManifest>, MetaError> {
+        manifests::by_tag(&self.pool, repository, tag).await
+    }
+
+    async fn delete_manifest(&self, repository: &str, digest: &Digest) -> Result<bool, MetaError> {
+        manifests::delete(&self.pool, repository, digest).await
+    }
+
+    async fn list_tags(&self, repository: &str, page: &Page) -> Result<Vec<String>, MetaError> {
+        manifests::list_tags(&self.pool, repository, page).await
+    }
+
+    async fn delete_tag(&self, repository: &str, tag: &str) -> Result<bool, MetaError> {
+        manifests::delete_tag(&self.pool, repository, tag).await
+    }
+
+    async fn referrers(
+        &self,
+        repository: &str,
+        subject: &Digest,
+        artifact_type: Option<&str>,
+    ) -> Result<Vec<StoredManifest>, MetaError> {
+        manifests::referrers(&self.pool, repository, subject, artifact_type).await
+    }
+
+    async fn create_upload(&self, session: &UploadSession) -> Result<(), MetaError> {
+        uploads::create(&self.pool, session).await
+    }
+
+    async fn upload(&self, id: &UploadId) -> Result<Option<UploadSession>, MetaError> {
+        uploads::get(&self.pool, id).await
+    }
+
+    async fn advance_upload(
+        &self,
+        id: &UploadId,
+        from_offset: u64,
+        to_offset: u64,
+        hash_state: &[u8],
+        now_ms: i64,
+    ) -> Result<(), MetaError> {
+        uploads::advance(&self.pool, id, from_offset, to_offset, hash_state, now_ms).await
+    }
+
+    async fn delete_upload(&self, id: &UploadId) -> Result<bool, MetaError> {
+        uploads::delete(&self.pool, id).await
+    }
+
+    async fn expired_uploads(&self, now_ms: i64) -> Result<Vec<UploadId>, MetaError> {
+        uploads::expired(&self.pool, now_ms).await
+    }
+
+    async fn reference_problems(&self) -> Result<Vec<ReferenceProblem>, MetaError> {
+        manifests::reference_problems(&self.pool).await
+    }
+}
+
+async fn repository_exists(pool: &SqlitePool, name: &str) -> Result<bool, MetaError> {
+    let found = sqlx::query("SELECT 1 FROM repositories WHERE name = $1")
+        .bind(name)
+        .fetch_optional(pool)
+        .await?;
+    Ok(found.is_some())
+}
+
+/// The repository's id, creating the row if needed.
+///
+/// It writes before it reads: in SQLite a transaction that starts as a reader cannot become a
+/// writer once another commit happened, while one that writes first simply waits its turn.
+async fn ensure_repository(tx: &mut Transaction<'_, Sqlite>, name: &str) -> Result<i64, MetaError> {
+    sqlx::query(
+        "INSERT INTO repositories (name, created_ms) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(name)
+    .bind(now_ms())
+    .execute(&mut **tx)
+    .await?;
+    let row = sqlx::query("SELECT id FROM repositories WHERE name = $1")
+        .bind(name)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(row.try_get("id")?)
+}
+
+async fn link(
+    tx: &mut Transaction<'_, Sqlite>,
+    repo_id: i64,
+    digest: &Digest,
+) -> Result<(), MetaError> {
+    sqlx::query(
+        "INSERT INTO repository_blobs (repo_id, digest, created_ms) VALUES ($1, $2, $3)
+         ON CONFLICT (repo_id, digest) DO NOTHING",
+    )
+    .bind(repo_id)
+    .bind(digest.as_str())
+    .bind(now_ms())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+fn blob_from_row(row: &SqliteRow) -> Result<BlobRecord, MetaError> {
+    Ok(BlobRecord {
+        digest: digest_column(row, "digest")?,
+        size: size_column(row, "size")?,
+        object_key: row.try_get("object_key")?,
+        media_type: row.try_get("media_type")?,
+    })
+}
+
+/// `?last=` and `?n=` as SQL bounds: every name sorts after the empty string, and no page is
+/// longer than `i64::MAX`, so one query serves all pages without NULL parameters, whose types
+/// PostgreSQL cannot infer.
+fn page_bounds(page: &Page) -> (&str, i64) {
+    let after = page.after.as_deref().unwrap_or("");
+    let limit = page.limit.map_or(i64::MAX, i64::from);
+    (after, limit)
+}
+
+fn digest_column(row: &SqliteRow, column: &'static str) -> Result<Digest, MetaError> {
+    let text: String = row.try_get(column)?;
+    Ok(Digest::from_str(&text)?)
+}
+
+fn optional_digest_column(
+    row: &SqliteRow,
+    column: &'static str,
+) -> Result<Option<Digest>, MetaError> {
+    let text: Option<String> = row.try_get(column)?;
+    Ok(text.as_deref().map(Digest::from_str).transpose()?)
+}
+
+fn size_column(row: &SqliteRow, column: &'static str) -> Result<u64, MetaError> {
+    let value: i64 = row.try_get(column)?;
+    u64::try_from(value).map_err(|e| MetaError::Corrupt {
+        column,
+        value: value.to_string(),
+        reason: e.to_string(),
+    })
+}
+
+/// Sizes and offsets as the database's signed BIGINT; content past 8 EiB cannot exist.
+fn to_db(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+/// The current time in Unix milliseconds, the unit every time column uses.
+pub(crate) fn now_ms() -> i64 {
+    let since_epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,114 @@
+//! Crash safety of the file-system blob store: a write killed half-way, or abandoned, never
+//! becomes visible, and its debris is cleaned when the store is opened after the grace period.
+
+use std::path::Path;
+use std::pin::Pin;
+use std::process::{Command, Stdio};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use store::{BlobStore, FsBlobStore, DEFAULT_TEMP_GRACE};
+use tokio::io::{AsyncRead, ReadBuf};
+
+use super::{files_in, sha256, wait_for};
+
+/// Set in the child process to the data folder it writes into.
+const CHILD_DATA_ENV: &str = "HALLMARK_STORE_CRASH_CHILD_DATA";
+const STALLED_AFTER: usize = 3 << 20;
+
+/// A client that sends `STALLED_AFTER` bytes and then never another, nor the end.
+struct StallingBody {
+    sent: usize,
+}
+
+impl AsyncRead for StallingBody {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let n = buf.remaining().min(STALLED_AFTER - self.sent);
+        if n == 0 {
+            // Never woken: the write hangs here until the process dies or the future is dropped.
+            return Poll::Pending;
+        }
+        buf.put_slice(&vec![0x5a; n]);
+        self.sent += n;
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// Whether a write in `tmp` has got past its second mebibyte.
+fn has_large_file(tmp: &Path) -> bool {
+    files_in(tmp)
+        .iter()
+        .any(|f| f.metadata().is_ok_and(|m| m.len() >= (2 << 20)))
+}
+
+fn the_digest_it_claims() -> oci::Digest {
+    sha256(b"the full content that never arrives")
+}
+
+/// Runs only inside the child process the crash test starts; elsewhere it returns at once.
+#[tokio::test]
+async fn child_writes_until_killed() {
+    let Some(data) = std::env::var_os(CHILD_DATA_ENV) else {
+        return;
+    };
+    let store = FsBlobStore::open(data, DEFAULT_TEMP_GRACE).await.unwrap();
+    let body = Box::pin(StallingBody { sent: 0 });
+    let _ = store.put(&the_digest_it_claims(), body).await;
+    unreachable!("the stalled write never finishes");
+}
+
+#[tokio::test]
+async fn killed_write_leaves_nothing_visible_and_is_cleaned_later() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let tmp = data.join("tmp");
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "crash::child_writes_until_killed",
+            "--exact",
+            "--test-threads=1",
+        ])
+        .env(CHILD_DATA_ENV, &data)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mid_write = wait_for(Duration::from_secs(60), || has_large_file(&tmp)).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(mid_write, "the child never got half-way through its write");
+
+    let store = FsBlobStore::open(&data, DEFAULT_TEMP_GRACE).await.unwrap();
+    assert_eq!(store.stat(&the_digest_it_claims()).await.unwrap(), None);
+    assert!(store.list().await.unwrap().is_empty());
+    // A fresh temp file might belong to a live writer in another process, so it stays ...
+    assert_eq!(files_in(&tmp).len(), 1);
+    drop(store);
+    // ... until it is older than the grace period.
+    FsBlobStore::open(&data, Duration::ZERO).await.unwrap();
+    assert!(files_in(&tmp).is_empty());
+}
+
+#[tokio::test]
+async fn abandoned_write_removes_its_temp_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FsBlobStore::open(dir.path(), DEFAULT_TEMP_GRACE)
+        .await
+        .unwrap();
+    let digest = the_digest_it_claims();
+    let tmp = dir.path().join("tmp");
+    let mut put = Box::pin(store.put(&digest, Box::pin(StallingBody { sent: 0 })));
+    let mid_write = tokio::select! {
+        _ = &mut put => false,
+        reached = wait_for(Duration::from_secs(60), || has_large_file(&tmp)) => reached,
+    };
+    assert!(mid_write, "the write never got half-way");
+    // Dropping the future is what a server does when the client disconnects mid-upload.
+    drop(put);
+    assert!(files_in(&dir.path().join("tmp")).is_empty());
+    assert_eq!(store.stat(&digest).await.unwrap(), None);
+}

@@ -1,0 +1,95 @@
+//! The store's integration tests: one conformance suite per trait, run against every
+//! implementation, plus crash safety and verification on the embedded deployment.
+
+mod blob_suite;
+mod crash;
+mod meta_suite;
+mod verify;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use oci::{Digest, DigestAlgorithm};
+use store::{BlobContent, ByteStream, FsBlobStore, SqliteMetaStore, DEFAULT_TEMP_GRACE};
+use tokio::io::AsyncReadExt;
+
+/// Opens the file-system blob store under one folder, again and again, as restarts would.
+struct FsHarness {
+    root: PathBuf,
+}
+
+impl blob_suite::Harness for FsHarness {
+    type Store = FsBlobStore;
+
+    async fn open(&self) -> FsBlobStore {
+        FsBlobStore::open(&self.root, DEFAULT_TEMP_GRACE)
+            .await
+            .expect("open the fs blob store")
+    }
+}
+
+/// Opens one SQLite database file, again and again, as restarts would.
+struct SqliteHarness {
+    path: PathBuf,
+}
+
+impl meta_suite::Harness for SqliteHarness {
+    type Store = SqliteMetaStore;
+
+    async fn open(&self) -> SqliteMetaStore {
+        SqliteMetaStore::open(&self.path)
+            .await
+            .expect("open the SQLite metadata store")
+    }
+}
+
+#[tokio::test]
+async fn fs_blob_store_conforms() {
+    let dir = tempfile::tempdir().unwrap();
+    blob_suite::run(&FsHarness {
+        root: dir.path().join("data"),
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sqlite_meta_store_conforms() {
+    let dir = tempfile::tempdir().unwrap();
+    meta_suite::run(&SqliteHarness {
+        path: dir.path().join("meta.db"),
+    })
+    .await;
+}
+
+fn body(bytes: &[u8]) -> ByteStream {
+    Box::pin(std::io::Cursor::new(bytes.to_vec()))
+}
+
+fn sha256(bytes: &[u8]) -> Digest {
+    Digest::of(DigestAlgorithm::Sha256, bytes)
+}
+
+async fn read_all(mut content: BlobContent) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    content.reader.read_to_end(&mut bytes).await.unwrap();
+    bytes
+}
+
+/// Files directly under `dir`, for checking what a write left behind.
+fn files_in(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|entries| entries.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default()
+}
+
+/// Polls `condition` every 20 ms for up to `limit`.
+async fn wait_for(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + limit;
+    while tokio::time::Instant::now() < deadline {
+        if condition() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    condition()
+}

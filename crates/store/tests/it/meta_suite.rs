@@ -1,0 +1,346 @@
+//! The `MetaStore` contract. Every implementation runs this suite through its own [`Harness`];
+//! adding a backend is one `#[tokio::test]` that calls [`run`].
+
+use oci::Digest;
+use store::{BlobRecord, MetaError, MetaStore, NewManifest, Page, UploadId, UploadSession};
+
+use super::sha256;
+
+/// Opens one backend's store; each call reopens the same database, as a restarted server would.
+pub trait Harness {
+    type Store: MetaStore;
+
+    async fn open(&self) -> Self::Store;
+}
+
+pub async fn run(harness: &impl Harness) {
+    let store = harness.open().await;
+    catalog_pages_in_name_order(&store).await;
+    blobs_are_linked_per_repository(&store).await;
+    manifests_keep_their_bytes_and_tags_page(&store).await;
+    missing_blob_rolls_the_whole_push_back(&store).await;
+    index_children_must_exist_and_stay(&store).await;
+    referrers_filter_by_artifact_type(&store).await;
+    upload_offsets_compare_and_set(&store).await;
+    drop(store);
+    uploads_survive_reopening(harness).await;
+}
+
+fn page(limit: Option<u32>, after: Option<&str>) -> Page {
+    Page {
+        limit,
+        after: after.map(str::to_owned),
+    }
+}
+
+fn blob(content: &[u8]) -> BlobRecord {
+    let digest = sha256(content);
+    BlobRecord {
+        object_key: digest.to_string(),
+        size: content.len() as u64,
+        digest,
+        media_type: None,
+    }
+}
+
+/// A manifest whose payload names its parts, so distinct parts give distinct digests.
+fn manifest(config: Option<&Digest>, layers: &[&Digest], children: &[&Digest]) -> NewManifest {
+    let payload =
+        format!("{{\"config\":{config:?},\"layers\":{layers:?},\"manifests\":{children:?}}}");
+    NewManifest {
+        digest: sha256(payload.as_bytes()),
+        media_type: "application/vnd.oci.image.manifest.v1+json".into(),
+        artifact_type: None,
+        payload: payload.into_bytes(),
+        config_digest: config.cloned(),
+        subject_digest: None,
+        layers: layers.iter().map(|d| (*d).clone()).collect(),
+        children: children.iter().map(|d| (*d).clone()).collect(),
+        total_size: 0,
+    }
+}
+
+/// Pushes a config and one layer into `repository` and returns an image manifest over them.
+async fn pushed_image(store: &impl MetaStore, repository: &str, seed: &str) -> NewManifest {
+    let (config, layer) = (
+        blob(format!("config {seed}").as_bytes()),
+        blob(seed.as_bytes()),
+    );
+    store.put_blob(repository, &config).await.unwrap();
+    store.put_blob(repository, &layer).await.unwrap();
+    manifest(Some(&config.digest), &[&layer.digest], &[])
+}
+
+async fn catalog_pages_in_name_order(store: &impl MetaStore) {
+    for name in ["catalog/c", "catalog/a", "catalog/b"] {
+        store.create_repository(name).await.unwrap();
+    }
+    store.create_repository("catalog/a").await.unwrap();
+    assert!(store.repository_exists("catalog/b").await.unwrap());
+    assert!(!store.repository_exists("catalog/z").await.unwrap());
+    let cases = [
+        (page(Some(2), None), vec!["catalog/a", "catalog/b"]),
+        (page(Some(2), Some("catalog/b")), vec!["catalog/c"]),
+        (
+            page(None, Some("catalog/a")),
+            vec!["catalog/b", "catalog/c"],
+        ),
+        (page(Some(5), Some("catalog/c")), vec![]),
+    ];
+    for (asked, expected) in cases {
+        let names = store.list_repositories(&asked).await.unwrap();
+        let names: Vec<&str> = names
+            .iter()
+            .map(String::as_str)
+            .filter(|n| n.starts_with("catalog/"))
+            .collect();
+        assert_eq!(names, expected, "{asked:?}");
+    }
+}
+
+async fn blobs_are_linked_per_repository(store: &impl MetaStore) {
+    let record = blob(b"linked blob");
+    store.put_blob("links/one", &record).await.unwrap();
+    assert_eq!(
+        store
+            .repository_blob("links/one", &record.digest)
+            .await
+            .unwrap(),
+        Some(record.clone())
+    );
+    assert_eq!(
+        store
+            .repository_blob("links/two", &record.digest)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store.blob(&record.digest).await.unwrap(),
+        Some(record.clone())
+    );
+
+    // A mount links what is already recorded, and only that.
+    store.link_blob("links/two", &record.digest).await.unwrap();
+    assert!(store
+        .repository_blob("links/two", &record.digest)
+        .await
+        .unwrap()
+        .is_some());
+    let unknown = sha256(b"never pushed");
+    assert!(matches!(
+        store.link_blob("links/two", &unknown).await,
+        Err(MetaError::BlobUnknown(d)) if d == unknown
+    ));
+
+    assert!(store
+        .unlink_blob("links/two", &record.digest)
+        .await
+        .unwrap());
+    assert!(!store
+        .unlink_blob("links/two", &record.digest)
+        .await
+        .unwrap());
+    assert!(store
+        .repository_blob("links/one", &record.digest)
+        .await
+        .unwrap()
+        .is_some());
+    assert!(store.blobs().await.unwrap().contains(&record));
+}
+
+async fn manifests_keep_their_bytes_and_tags_page(store: &impl MetaStore) {
+    let repo = "tags/app";
+    let image = pushed_image(store, repo, "tags").await;
+    store
+        .put_manifest(repo, &image, Some("latest"))
+        .await
+        .unwrap();
+    let stored = store.manifest(repo, &image.digest).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.payload.as_slice(), stored.media_type.as_str()),
+        (image.payload.as_slice(), image.media_type.as_str())
+    );
+    assert_eq!(stored.config_digest, image.config_digest);
+
+    // Pushing the same manifest again only adds tags.
+    for tag in ["v1", "b", "a", "v10"] {
+        store.put_manifest(repo, &image, Some(tag)).await.unwrap();
+    }
+    let tagged = store.tagged_manifest(repo, "v10").await.unwrap().unwrap();
+    assert_eq!(tagged.digest, image.digest);
+    let cases = [
+        (page(None, None), vec!["a", "b", "latest", "v1", "v10"]),
+        (page(Some(2), None), vec!["a", "b"]),
+        (page(Some(2), Some("b")), vec!["latest", "v1"]),
+        (page(Some(2), Some("v1")), vec!["v10"]),
+        (page(None, Some("v10")), vec![]),
+    ];
+    for (asked, expected) in cases {
+        assert_eq!(
+            store.list_tags(repo, &asked).await.unwrap(),
+            expected,
+            "{asked:?}"
+        );
+    }
+    assert!(matches!(
+        store.list_tags("tags/none", &Page::default()).await,
+        Err(MetaError::RepositoryUnknown(_))
+    ));
+
+    assert!(store.delete_tag(repo, "b").await.unwrap());
+    assert!(!store.delete_tag(repo, "b").await.unwrap());
+    assert_eq!(store.tagged_manifest(repo, "b").await.unwrap(), None);
+    // Deleting the manifest takes its remaining tags with it.
+    assert!(store.delete_manifest(repo, &image.digest).await.unwrap());
+    assert!(!store.delete_manifest(repo, &image.digest).await.unwrap());
+    assert_eq!(
+        store.list_tags(repo, &Page::default()).await.unwrap(),
+        Vec::<String>::new()
+    );
+}
+
+async fn missing_blob_rolls_the_whole_push_back(store: &impl MetaStore) {
+    let repo = "rollback/fresh";
+    let missing = sha256(b"layer never pushed");
+    let config = blob(b"rollback config");
+    // The config is linked elsewhere, not here: linking is per repository.
+    store.put_blob("rollback/other", &config).await.unwrap();
+    let cases = [
+        (
+            manifest(Some(&config.digest), &[], &[]),
+            config.digest.clone(),
+        ),
+        (manifest(None, &[&missing], &[]), missing.clone()),
+    ];
+    for (image, unknown) in cases {
+        let result = store.put_manifest(repo, &image, Some("latest")).await;
+        assert!(matches!(result, Err(MetaError::BlobUnknown(d)) if d == unknown));
+        assert_eq!(store.manifest(repo, &image.digest).await.unwrap(), None);
+    }
+    assert_eq!(store.tagged_manifest(repo, "latest").await.unwrap(), None);
+    // Even the repository the push would have created is rolled back.
+    assert!(!store.repository_exists(repo).await.unwrap());
+}
+
+async fn index_children_must_exist_and_stay(store: &impl MetaStore) {
+    let repo = "index/app";
+    let child = pushed_image(store, repo, "amd64").await;
+    let index = manifest(None, &[], &[&child.digest]);
+    assert!(matches!(
+        store.put_manifest(repo, &index, Some("latest")).await,
+        Err(MetaError::ManifestUnknown(d)) if d == child.digest
+    ));
+    store.put_manifest(repo, &child, None).await.unwrap();
+    store
+        .put_manifest(repo, &index, Some("latest"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.delete_manifest(repo, &child.digest).await,
+        Err(MetaError::ManifestInUse(d)) if d == child.digest
+    ));
+    assert!(store.delete_manifest(repo, &index.digest).await.unwrap());
+    assert!(store.delete_manifest(repo, &child.digest).await.unwrap());
+}
+
+async fn referrers_filter_by_artifact_type(store: &impl MetaStore) {
+    let repo = "referrers/app";
+    let subject = sha256(b"a subject that need not exist");
+    let mut pushed = Vec::new();
+    for (seed, artifact_type) in [
+        ("sig", "application/vnd.example.sig"),
+        ("sbom", "application/spdx+json"),
+    ] {
+        let mut artifact = pushed_image(store, repo, seed).await;
+        artifact.subject_digest = Some(subject.clone());
+        artifact.artifact_type = Some(artifact_type.into());
+        store.put_manifest(repo, &artifact, None).await.unwrap();
+        pushed.push(artifact.digest);
+    }
+    pushed.sort();
+    let digests =
+        |found: Vec<store::StoredManifest>| found.into_iter().map(|m| m.digest).collect::<Vec<_>>();
+    let all = store.referrers(repo, &subject, None).await.unwrap();
+    assert_eq!(digests(all), pushed);
+    let sboms = store
+        .referrers(repo, &subject, Some("application/spdx+json"))
+        .await
+        .unwrap();
+    assert_eq!(sboms.len(), 1);
+    assert_eq!(
+        sboms[0].artifact_type.as_deref(),
+        Some("application/spdx+json")
+    );
+    let none = store
+        .referrers(repo, &sha256(b"unknown subject"), None)
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+}
+
+fn session(id: &str) -> UploadSession {
+    UploadSession {
+        id: UploadId::parse(id).unwrap(),
+        repository: "uploads/app".into(),
+        committed_offset: 0,
+        hash_state: vec![1, 2, 3],
+        created_ms: 1_000,
+        updated_ms: 1_000,
+        expires_ms: 5_000,
+    }
+}
+
+async fn upload_offsets_compare_and_set(store: &impl MetaStore) {
+    let started = session("cas");
+    store.create_upload(&started).await.unwrap();
+    assert_eq!(
+        store.upload(&started.id).await.unwrap(),
+        Some(started.clone())
+    );
+    store
+        .advance_upload(&started.id, 0, 5, &[4, 5], 2_000)
+        .await
+        .unwrap();
+    // A racing chunk that also started at 0 loses and learns where to resume.
+    assert!(matches!(
+        store.advance_upload(&started.id, 0, 7, &[6], 2_001).await,
+        Err(MetaError::UploadOffsetConflict { committed: 5 })
+    ));
+    assert!(store.delete_upload(&started.id).await.unwrap());
+    assert!(!store.delete_upload(&started.id).await.unwrap());
+    assert!(matches!(
+        store.advance_upload(&started.id, 5, 6, &[], 2_002).await,
+        Err(MetaError::UploadUnknown(_))
+    ));
+}
+
+async fn uploads_survive_reopening(harness: &impl Harness) {
+    let started = session("survivor");
+    let before_restart = harness.open().await;
+    before_restart.create_upload(&started).await.unwrap();
+    before_restart
+        .advance_upload(&started.id, 0, 42, &[9; 40], 3_000)
+        .await
+        .unwrap();
+    drop(before_restart);
+
+    let store = harness.open().await;
+    let resumed = store.upload(&started.id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            resumed.committed_offset,
+            resumed.hash_state,
+            resumed.updated_ms
+        ),
+        (42, vec![9; 40], 3_000)
+    );
+    assert_eq!(
+        store.expired_uploads(4_999).await.unwrap(),
+        Vec::<UploadId>::new()
+    );
+    assert_eq!(
+        store.expired_uploads(5_001).await.unwrap(),
+        vec![started.id]
+    );
+}

@@ -1,0 +1,86 @@
+//! `verify` on the embedded deployment: clean after a proper push, and each kind of damage
+//! reported as its own typed problem.
+
+use store::{
+    verify, BlobMeta, BlobRecord, BlobStore, FsBlobStore, MetaStore, NewManifest, Problem,
+    ReferenceProblem, SqliteMetaStore, DEFAULT_TEMP_GRACE,
+};
+
+use super::{body, sha256};
+
+const REPO: &str = "library/verified";
+
+/// Pushes content through both stores the way the registry will: blob storage first, then the
+/// metadata that makes it reachable.
+async fn push_blob(blobs: &FsBlobStore, meta: &SqliteMetaStore, content: &[u8]) -> BlobMeta {
+    let stored = blobs.put(&sha256(content), body(content)).await.unwrap();
+    let record = BlobRecord {
+        digest: stored.digest.clone(),
+        size: stored.size,
+        object_key: stored.digest.to_string(),
+        media_type: None,
+    };
+    meta.put_blob(REPO, &record).await.unwrap();
+    stored
+}
+
+#[tokio::test]
+async fn verify_reports_each_kind_of_damage() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let blobs = FsBlobStore::open(data, DEFAULT_TEMP_GRACE).await.unwrap();
+    let meta = SqliteMetaStore::open(&data.join("meta.db")).await.unwrap();
+
+    let config = push_blob(&blobs, &meta, b"{\"architecture\":\"amd64\"}").await;
+    let layer = push_blob(&blobs, &meta, b"layer bytes").await;
+    let payload = b"{\"schemaVersion\":2}".to_vec();
+    let manifest = NewManifest {
+        digest: sha256(&payload),
+        media_type: "application/vnd.oci.image.manifest.v1+json".into(),
+        artifact_type: None,
+        payload,
+        config_digest: Some(config.digest.clone()),
+        subject_digest: None,
+        layers: vec![layer.digest.clone()],
+        children: vec![],
+        total_size: 0,
+    };
+    meta.put_manifest(REPO, &manifest, Some("latest"))
+        .await
+        .unwrap();
+    let report = verify(&blobs, &meta).await.unwrap();
+    assert!(report.is_clean(), "{report:?}");
+    assert_eq!(report.blobs_checked, 2);
+
+    // Damage: a stray blob nobody recorded, a corrupted config, a vanished layer and a link
+    // removed from under the manifest.
+    let stray = blobs.put(&sha256(b"stray"), body(b"stray")).await.unwrap();
+    let hex = config.digest.hex();
+    let config_file = data.join("blobs/sha256").join(&hex[..2]).join(hex);
+    std::fs::write(&config_file, b"{\"architecture\":\"arm64\"}").unwrap();
+    blobs.delete(&layer.digest).await.unwrap();
+    meta.unlink_blob(REPO, &config.digest).await.unwrap();
+
+    let report = verify(&blobs, &meta).await.unwrap();
+    assert_eq!(report.unrecorded_blobs, vec![stray.digest]);
+    let expected = vec![
+        Problem::BlobCorrupt {
+            digest: config.digest.clone(),
+            actual: sha256(b"{\"architecture\":\"arm64\"}"),
+        },
+        Problem::BlobMissing {
+            digest: layer.digest.clone(),
+        },
+        Problem::Reference(ReferenceProblem::BlobNotLinked {
+            repository: REPO.into(),
+            manifest: manifest.digest.clone(),
+            blob: config.digest.clone(),
+        }),
+    ];
+    let mut found = report.problems.clone();
+    found.sort_by_key(|p| format!("{p:?}"));
+    let mut expected = expected;
+    expected.sort_by_key(|p| format!("{p:?}"));
+    assert_eq!(found, expected);
+    assert!(!report.is_clean());
+}

@@ -3,19 +3,26 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use anyhow::Context;
+use build::source::{default_cache_dir, GitCache};
 use library::Severity;
 
 use super::load::LoadedLibrary;
 use crate::output::{print_json, print_lines, Format};
 
 /// Arguments of `hallmark library lint`.
-///
-/// The checks that need Dockerfiles (FROM architectures, pinning, constraints) are not run
-/// here yet: they need a git checkout of every entry's commit.
 #[derive(Debug, clap::Args)]
 pub struct LintArgs {
     /// The folder to check; defaults to the --library folder.
     dir: Option<PathBuf>,
+    /// Skip the checks that read Dockerfiles (FROM architectures, pinning, Constraints), which
+    /// fetch every entry's GitCommit into the git cache.
+    #[arg(long)]
+    offline: bool,
+    /// Hallmark's cache folder, which holds the git cache
+    /// [default: $XDG_CACHE_HOME/hallmark or ~/.cache/hallmark].
+    #[arg(long, env = "HALLMARK_CACHE")]
+    cache: Option<PathBuf>,
 }
 
 /// Runs the command: prints every finding (`file:line: severity: [rule] message`, or a JSON
@@ -23,7 +30,12 @@ pub struct LintArgs {
 pub fn run(library: &Path, args: LintArgs, format: Format) -> anyhow::Result<ExitCode> {
     let dir = args.dir.as_deref().unwrap_or(library);
     let loaded = LoadedLibrary::open(dir)?;
-    let findings = library::lint(dir, &loaded.library, &loaded.errors, None);
+    let cache = match args.offline {
+        true => None,
+        false => Some(open_cache(args.cache)?),
+    };
+    let resolver = cache.as_ref().map(|c| c as &dyn library::FromsResolver);
+    let findings = library::lint(dir, &loaded.library, &loaded.errors, resolver);
     match format {
         Format::Json => print_json(&findings)?,
         Format::Text => print_lines(findings.iter().map(ToString::to_string))?,
@@ -34,4 +46,14 @@ pub fn run(library: &Path, args: LintArgs, format: Format) -> anyhow::Result<Exi
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Opens the git cache, telling stderr about each fetch since fetching every entry's source
+/// can take a while.
+fn open_cache(cache: Option<PathBuf>) -> anyhow::Result<GitCache> {
+    let dir = cache.or_else(default_cache_dir).context(
+        "no cache folder: pass --cache DIR, set HALLMARK_CACHE, or pass --offline to skip the \
+         checks that read Dockerfiles",
+    )?;
+    Ok(GitCache::open(&dir)?.with_progress(|notice| eprintln!("hallmark: {notice}")))
 }

@@ -29,7 +29,7 @@ fn real_folder() -> PathBuf {
 /// All 108 real files pass; README.txt, which is no repository, is the one warning.
 #[test]
 fn lint_passes_the_real_folder() {
-    let (ok, stdout, _) = run("text", &real_folder(), &["lint"]);
+    let (ok, stdout, _) = run("text", &real_folder(), &["lint", "--offline"]);
     assert!(ok, "{stdout}");
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 1, "{stdout}");
@@ -63,7 +63,7 @@ fn lint_reports_every_file_and_fails_on_errors() {
     let (ok, stdout, _) = run(
         "text",
         Path::new("elsewhere"),
-        &["lint", dir.path().to_str().unwrap()],
+        &["lint", "--offline", dir.path().to_str().unwrap()],
     );
     assert!(!ok);
     let prefix = format!("{}/", dir.path().display());
@@ -83,7 +83,7 @@ fn lint_reports_every_file_and_fails_on_errors() {
     let (_, json, _) = run(
         "json",
         Path::new("elsewhere"),
-        &["lint", dir.path().to_str().unwrap()],
+        &["lint", "--offline", dir.path().to_str().unwrap()],
     );
     let findings: serde_json::Value = serde_json::from_str(&json).unwrap();
     let summary: Vec<(&str, &str, &str)> = findings
@@ -106,6 +106,86 @@ fn lint_reports_every_file_and_fails_on_errors() {
             ("uncommitted", "missing-git-commit", "error"),
         ]
     );
+}
+
+/// Runs git in `dir` and returns its output.
+fn git(dir: &Path, args: &[&str]) -> String {
+    let output = Command::new("git")
+        .args(["-c", "user.name=Jo", "-c", "user.email=jo@example.com"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run git");
+    assert!(output.status.success(), "git {args:?}: {output:?}");
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+/// Without --offline the FROM checks read each entry's Dockerfile from a git cache: here a
+/// local repository whose Dockerfiles build FROM a library tag lacking one architecture, an
+/// unpinned outside image, and a Windows base image other than the one Constraints names.
+#[test]
+fn lint_reads_dockerfiles_through_the_git_cache() {
+    let root = tempfile::tempdir().unwrap();
+    let src = root.path().join("src");
+    let dockerfiles = [
+        ("base", "FROM scratch\n"),
+        ("app", "FROM debian:bookworm\n"),
+        ("ext", "FROM ghcr.io/example/tool:1\n"),
+        (
+            "win",
+            "FROM mcr.microsoft.com/windows/servercore:ltsc2025\n",
+        ),
+    ];
+    for (dir, text) in dockerfiles {
+        fs::create_dir_all(src.join(dir)).unwrap();
+        fs::write(src.join(dir).join("Dockerfile"), text).unwrap();
+    }
+    git(&src, &["init", "--quiet", "--initial-branch=master"]);
+    git(&src, &["add", "."]);
+    git(&src, &["commit", "--quiet", "-m", "Dockerfiles"]);
+    let commit = git(&src, &["rev-parse", "HEAD"]);
+    let head = format!(
+        "Maintainers: Jo Doe <jo@example.com> (@jo)\nGitRepo: {}\nGitCommit: {commit}\n",
+        src.display()
+    );
+    let library = root.path().join("library");
+    fs::create_dir_all(&library).unwrap();
+    let files = [
+        (
+            "debian",
+            "Tags: bookworm\nArchitectures: amd64, arm64v8\nDirectory: base\n",
+        ),
+        (
+            "app",
+            "Tags: 1\nArchitectures: amd64, arm32v7\nDirectory: app\n\n\
+             Tags: ext\nDirectory: ext\n\n\
+             Tags: win\nArchitectures: windows-amd64\nDirectory: win\n\
+             Constraints: windowsservercore-ltsc2022\n",
+        ),
+    ];
+    for (repo, entries) in files {
+        fs::write(library.join(repo), format!("{head}\n{entries}")).unwrap();
+    }
+    let cache = root.path().join("cache");
+    let args = ["lint", "--cache", cache.to_str().unwrap()];
+    let (ok, stdout, stderr) = run("text", &library, &args);
+    assert!(!ok, "{stderr}");
+    let found: Vec<&str> = stdout
+        .lines()
+        .map(|l| l.split(" error: ").nth(1).unwrap_or(l))
+        .map(|l| l.split(':').next().unwrap())
+        .collect();
+    assert_eq!(
+        found,
+        [
+            "[from-architecture] FROM debian",
+            "[from-unpinned] FROM ghcr.io/example/tool",
+            "[constraints] Constraints has \"windowsservercore-ltsc2022\", which none of its FROM images need",
+            "[constraints] Constraints lacks \"windowsservercore-ltsc2025\", which its FROM images need",
+        ],
+        "{stdout}"
+    );
+    assert!(stdout.contains("[arm32v7]"), "{stdout}");
 }
 
 /// The markdown is the library crate's (snapshotted there); here: it reaches stdout whole, and

@@ -102,7 +102,7 @@ fn judge(library: &Library, from: &ImageReference, arch: Architecture) -> Verdic
         Verdict::Naughty(
             Rule::FromArchitecture,
             format!(
-                "FROM {from}: {name}:{tag} is not built for these architectures; remove them from \
+                "FROM {name}:{tag} is not built for these architectures; remove them from \
                  Architectures or build FROM a tag that has them \
                  (https://github.com/docker-library/official-images#multiple-architectures)"
             ),
@@ -385,7 +385,7 @@ mod tests {
         let rendered: Vec<String> = findings.iter().map(ToString::to_string).collect();
         assert_eq!(
             rendered,
-            ["lib/a:5: error: [from-architecture] FROM debian:bookworm: debian:bookworm is not \
+            ["lib/a:5: error: [from-architecture] FROM debian:bookworm is not \
               built for these architectures; remove them from Architectures or build FROM a tag \
               that has them (https://github.com/docker-library/official-images#multiple-architectures) \
               [arm32v7, s390x]"]

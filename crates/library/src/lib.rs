@@ -30,8 +30,8 @@ pub use dockerfile::{dockerfile_froms, DockerfileError};
 pub use docs::{DockerfileLink, SharedTagLinks, SupportedTags};
 pub use froms::{FromsError, FromsResolver};
 pub use graph::{
-    build_order, children, parents, BuildOrder, BuildStep, GraphError, MissingParent, MissingReason,
-    Relative, RelativeKind, Walk,
+    build_order, children, parents, BuildOrder, BuildStep, GraphError, MissingParent,
+    MissingReason, Relative, RelativeKind, Walk,
 };
 pub use lint::{lint, Finding, Rule, Severity};
 pub use model::{

@@ -1,4 +1,5 @@
 //! End-to-end tests of the `hallmark` binary.
 
-mod list_cat;
+mod graph;
 mod lint_docs;
+mod list_cat;

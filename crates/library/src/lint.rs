@@ -6,6 +6,8 @@
 //! per problem at its line, and a file whose name is not a repository name is reported rather
 //! than ignored. The checks that need Dockerfiles (`from-*`, `constraints`) run only when a
 //! [`FromsResolver`] is given, so linting a folder never needs the network.
+//! `naughty-commits.sh` (is GitCommit reachable from GitFetch, did history add large binary
+//! files) needs git history rather than Dockerfiles and is not among these checks.
 //!
 //! Severity follows upstream: every check that fails an official-images pull request is an
 //! error. The two warnings are about this folder rather than the file under review: a file the

@@ -83,8 +83,9 @@ fn judge(library: &Library, from: &ImageReference, arch: Architecture) -> Verdic
     let tag = from.tag_or_latest();
     let Some(parent) = library.repo(name) else {
         return Verdict::Unknown(format!(
-            "FROM {from}: there is no library file {name:?} in this folder, so whether it is \
-             built for these architectures cannot be checked; add it to the folder to check"
+            "FROM {from}: this folder has no readable library file {name:?} (missing, or broken \
+             and reported above), so whether it is built for these architectures cannot be \
+             checked; add or fix it to check"
         ));
     };
     let entries = parent.entries_for_tag(tag);

@@ -25,8 +25,8 @@ pub use blob::{
 };
 pub use fs::{FsBlobStore, DEFAULT_TEMP_GRACE};
 pub use meta::{
-    BlobRecord, MetaError, MetaStore, NewManifest, Page, ReferenceProblem, StoredManifest,
-    UploadSession,
+    BlobRecord, ManifestRecord, MetaError, MetaStore, NewManifest, Page, ReferenceProblem,
+    StoredManifest, UploadSession,
 };
 pub use sqlite::SqliteMetaStore;
 pub use verify::{verify, Problem, VerifyError, VerifyReport};

@@ -5,7 +5,7 @@ use std::future::Future;
 
 use oci::{Digest, DigestError};
 
-use crate::blob::UploadId;
+use crate::blob::{UploadId, UploadState};
 
 /// A blob as the database records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,9 +20,9 @@ pub struct BlobRecord {
     pub media_type: Option<String>,
 }
 
-/// A manifest to record, with what it references already extracted by the caller.
+/// A manifest as recorded: the same whether it is being pushed or read back.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewManifest {
+pub struct ManifestRecord {
     /// Digest of `payload`.
     pub digest: Digest,
     /// The media type the manifest was pushed with.
@@ -35,31 +35,26 @@ pub struct NewManifest {
     pub config_digest: Option<Digest>,
     /// The manifest this one refers to (`subject`), which need not exist.
     pub subject_digest: Option<Digest>,
+    /// Payload plus referenced blobs, for quotas and listings.
+    pub total_size: u64,
+}
+
+/// A manifest to record, with what it references already extracted by the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewManifest {
+    /// The manifest itself.
+    pub record: ManifestRecord,
     /// Layer (and other non-config) blobs; each must be linked to the repository.
     pub layers: Vec<Digest>,
     /// Child manifests of an index; each must exist in the repository.
     pub children: Vec<Digest>,
-    /// Payload plus referenced blobs, for quotas and listings.
-    pub total_size: u64,
 }
 
 /// A recorded manifest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredManifest {
-    /// Digest of `payload`.
-    pub digest: Digest,
-    /// The media type it was pushed with.
-    pub media_type: String,
-    /// The artifact type referrers are filtered by.
-    pub artifact_type: Option<String>,
-    /// The exact bytes pushed.
-    pub payload: Vec<u8>,
-    /// The config blob, for image manifests.
-    pub config_digest: Option<Digest>,
-    /// The manifest this one refers to.
-    pub subject_digest: Option<Digest>,
-    /// Payload plus referenced blobs.
-    pub total_size: u64,
+    /// The manifest itself.
+    pub record: ManifestRecord,
     /// When it was first pushed, in Unix milliseconds.
     pub created_ms: i64,
 }
@@ -280,15 +275,15 @@ pub trait MetaStore: Send + Sync {
         id: &UploadId,
     ) -> impl Future<Output = Result<Option<UploadSession>, MetaError>> + Send;
 
-    /// Moves an upload from `from_offset` to the new progress, only if nobody else moved it
+    /// Moves an upload from `from_offset` to the progress `to` (as [`crate::BlobStore`]
+    /// returned it), only if nobody else moved it
     /// first ([`MetaError::UploadOffsetConflict`] otherwise): the compare-and-set that
     /// serialises racing chunks across processes.
     fn advance_upload(
         &self,
         id: &UploadId,
         from_offset: u64,
-        to_offset: u64,
-        hash_state: &[u8],
+        to: &UploadState,
         now_ms: i64,
     ) -> impl Future<Output = Result<(), MetaError>> + Send;
 

@@ -17,7 +17,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
-use crate::blob::UploadId;
+use crate::blob::{UploadId, UploadState};
 use crate::meta::{
     BlobRecord, MetaError, MetaStore, NewManifest, Page, ReferenceProblem, StoredManifest,
     UploadSession,
@@ -218,11 +218,10 @@ impl MetaStore for SqliteMetaStore {
         &self,
         id: &UploadId,
         from_offset: u64,
-        to_offset: u64,
-        hash_state: &[u8],
+        to: &UploadState,
         now_ms: i64,
     ) -> Result<(), MetaError> {
-        uploads::advance(&self.pool, id, from_offset, to_offset, hash_state, now_ms).await
+        uploads::advance(&self.pool, id, from_offset, to, now_ms).await
     }
 
     async fn delete_upload(&self, id: &UploadId) -> Result<bool, MetaError> {

@@ -9,7 +9,7 @@ use super::{
     digest_column, ensure_repository, now_ms, optional_digest_column, page_bounds,
     repository_exists, size_column, to_db,
 };
-use crate::meta::{MetaError, NewManifest, Page, ReferenceProblem, StoredManifest};
+use crate::meta::{ManifestRecord, MetaError, NewManifest, Page, ReferenceProblem, StoredManifest};
 
 const MANIFEST_COLUMNS: &str = "m.digest, m.media_type, m.artifact_type, m.payload, \
      m.config_digest, m.subject_digest, m.total_size, m.created_ms";
@@ -25,14 +25,14 @@ pub(super) async fn put(
 ) -> Result<(), MetaError> {
     let mut tx = pool.begin().await?;
     let repo_id = ensure_repository(&mut tx, repository).await?;
-    let manifest_id = match insert_manifest(&mut tx, repo_id, manifest).await? {
+    let manifest_id = match insert_manifest(&mut tx, repo_id, &manifest.record).await? {
         Some(id) => {
             insert_layers(&mut tx, repo_id, id, manifest).await?;
             insert_children(&mut tx, repo_id, id, &manifest.children).await?;
             id
         }
         // The same digest means the same bytes, so its references are already recorded.
-        None => manifest_id(&mut tx, repo_id, &manifest.digest).await?,
+        None => manifest_id(&mut tx, repo_id, &manifest.record.digest).await?,
     };
     if let Some(tag) = tag {
         upsert_tag(&mut tx, repo_id, tag, manifest_id).await?;
@@ -46,7 +46,7 @@ pub(super) async fn put(
 async fn insert_manifest(
     tx: &mut Transaction<'_, Sqlite>,
     repo_id: i64,
-    manifest: &NewManifest,
+    manifest: &ManifestRecord,
 ) -> Result<Option<i64>, MetaError> {
     let row = sqlx::query(
         "INSERT INTO manifests (repo_id, digest, media_type, artifact_type, payload,
@@ -76,7 +76,7 @@ async fn insert_layers(
     manifest_id: i64,
     manifest: &NewManifest,
 ) -> Result<(), MetaError> {
-    for blob in manifest.config_digest.iter().chain(&manifest.layers) {
+    for blob in manifest.record.config_digest.iter().chain(&manifest.layers) {
         let linked =
             sqlx::query("SELECT 1 FROM repository_blobs WHERE repo_id = $1 AND digest = $2")
                 .bind(repo_id)
@@ -362,7 +362,7 @@ async fn payload_mismatches(pool: &SqlitePool) -> Result<Vec<ReferenceProblem>, 
 }
 
 fn manifest_from_row(row: &SqliteRow) -> Result<StoredManifest, MetaError> {
-    Ok(StoredManifest {
+    let record = ManifestRecord {
         digest: digest_column(row, "digest")?,
         media_type: row.try_get("media_type")?,
         artifact_type: row.try_get("artifact_type")?,
@@ -370,6 +370,9 @@ fn manifest_from_row(row: &SqliteRow) -> Result<StoredManifest, MetaError> {
         config_digest: optional_digest_column(row, "config_digest")?,
         subject_digest: optional_digest_column(row, "subject_digest")?,
         total_size: size_column(row, "total_size")?,
+    };
+    Ok(StoredManifest {
+        record,
         created_ms: row.try_get("created_ms")?,
     })
 }

@@ -5,7 +5,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqlitePool};
 
 use super::{ensure_repository, size_column, to_db};
-use crate::blob::UploadId;
+use crate::blob::{UploadId, UploadState};
 use crate::meta::{MetaError, UploadSession};
 
 pub(super) async fn create(pool: &SqlitePool, session: &UploadSession) -> Result<(), MetaError> {
@@ -50,8 +50,7 @@ pub(super) async fn advance(
     pool: &SqlitePool,
     id: &UploadId,
     from_offset: u64,
-    to_offset: u64,
-    hash_state: &[u8],
+    to: &UploadState,
     now_ms: i64,
 ) -> Result<(), MetaError> {
     // The offset in the WHERE clause is the compare-and-set: of two racing chunks that both
@@ -60,8 +59,8 @@ pub(super) async fn advance(
         "UPDATE upload_sessions SET committed_offset = $1, hash_state = $2, updated_ms = $3
          WHERE uuid = $4 AND committed_offset = $5",
     )
-    .bind(to_db(to_offset))
-    .bind(hash_state)
+    .bind(to_db(to.offset))
+    .bind(&to.hash_state)
     .bind(now_ms)
     .bind(id.as_str())
     .bind(to_db(from_offset))

@@ -10,7 +10,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use oci::{Digest, DigestAlgorithm};
-use store::{BlobContent, ByteStream, FsBlobStore, SqliteMetaStore, DEFAULT_TEMP_GRACE};
+use store::{
+    BlobContent, ByteStream, FsBlobStore, ManifestRecord, NewManifest, SqliteMetaStore,
+    DEFAULT_TEMP_GRACE,
+};
 use tokio::io::AsyncReadExt;
 
 /// Opens the file-system blob store under one folder, again and again, as restarts would.
@@ -63,6 +66,26 @@ async fn sqlite_meta_store_conforms() {
 
 fn body(bytes: &[u8]) -> ByteStream {
     Box::pin(std::io::Cursor::new(bytes.to_vec()))
+}
+
+/// A manifest whose payload names its parts, so distinct parts give distinct digests.
+fn manifest(config: Option<&Digest>, layers: &[&Digest], children: &[&Digest]) -> NewManifest {
+    let payload =
+        format!("{{\"config\":{config:?},\"layers\":{layers:?},\"manifests\":{children:?}}}");
+    let record = ManifestRecord {
+        digest: sha256(payload.as_bytes()),
+        media_type: "application/vnd.oci.image.manifest.v1+json".into(),
+        artifact_type: None,
+        payload: payload.into_bytes(),
+        config_digest: config.cloned(),
+        subject_digest: None,
+        total_size: 0,
+    };
+    NewManifest {
+        record,
+        layers: layers.iter().map(|d| (*d).clone()).collect(),
+        children: children.iter().map(|d| (*d).clone()).collect(),
+    }
 }
 
 fn sha256(bytes: &[u8]) -> Digest {

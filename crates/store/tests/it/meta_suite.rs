@@ -1,10 +1,11 @@
 //! The `MetaStore` contract. Every implementation runs this suite through its own [`Harness`];
 //! adding a backend is one `#[tokio::test]` that calls [`run`].
 
-use oci::Digest;
-use store::{BlobRecord, MetaError, MetaStore, NewManifest, Page, UploadId, UploadSession};
+use store::{
+    BlobRecord, MetaError, MetaStore, NewManifest, Page, UploadId, UploadSession, UploadState,
+};
 
-use super::sha256;
+use super::{manifest, sha256};
 
 /// Opens one backend's store; each call reopens the same database, as a restarted server would.
 pub trait Harness {
@@ -40,23 +41,6 @@ fn blob(content: &[u8]) -> BlobRecord {
         size: content.len() as u64,
         digest,
         media_type: None,
-    }
-}
-
-/// A manifest whose payload names its parts, so distinct parts give distinct digests.
-fn manifest(config: Option<&Digest>, layers: &[&Digest], children: &[&Digest]) -> NewManifest {
-    let payload =
-        format!("{{\"config\":{config:?},\"layers\":{layers:?},\"manifests\":{children:?}}}");
-    NewManifest {
-        digest: sha256(payload.as_bytes()),
-        media_type: "application/vnd.oci.image.manifest.v1+json".into(),
-        artifact_type: None,
-        payload: payload.into_bytes(),
-        config_digest: config.cloned(),
-        subject_digest: None,
-        layers: layers.iter().map(|d| (*d).clone()).collect(),
-        children: children.iter().map(|d| (*d).clone()).collect(),
-        total_size: 0,
     }
 }
 
@@ -156,19 +140,29 @@ async fn manifests_keep_their_bytes_and_tags_page(store: &impl MetaStore) {
         .put_manifest(repo, &image, Some("latest"))
         .await
         .unwrap();
-    let stored = store.manifest(repo, &image.digest).await.unwrap().unwrap();
+    let stored = store
+        .manifest(repo, &image.record.digest)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
-        (stored.payload.as_slice(), stored.media_type.as_str()),
-        (image.payload.as_slice(), image.media_type.as_str())
+        (
+            stored.record.payload.as_slice(),
+            stored.record.media_type.as_str()
+        ),
+        (
+            image.record.payload.as_slice(),
+            image.record.media_type.as_str()
+        )
     );
-    assert_eq!(stored.config_digest, image.config_digest);
+    assert_eq!(stored.record.config_digest, image.record.config_digest);
 
     // Pushing the same manifest again only adds tags.
     for tag in ["v1", "b", "a", "v10"] {
         store.put_manifest(repo, &image, Some(tag)).await.unwrap();
     }
     let tagged = store.tagged_manifest(repo, "v10").await.unwrap().unwrap();
-    assert_eq!(tagged.digest, image.digest);
+    assert_eq!(tagged.record.digest, image.record.digest);
     let cases = [
         (page(None, None), vec!["a", "b", "latest", "v1", "v10"]),
         (page(Some(2), None), vec!["a", "b"]),
@@ -192,8 +186,14 @@ async fn manifests_keep_their_bytes_and_tags_page(store: &impl MetaStore) {
     assert!(!store.delete_tag(repo, "b").await.unwrap());
     assert_eq!(store.tagged_manifest(repo, "b").await.unwrap(), None);
     // Deleting the manifest takes its remaining tags with it.
-    assert!(store.delete_manifest(repo, &image.digest).await.unwrap());
-    assert!(!store.delete_manifest(repo, &image.digest).await.unwrap());
+    assert!(store
+        .delete_manifest(repo, &image.record.digest)
+        .await
+        .unwrap());
+    assert!(!store
+        .delete_manifest(repo, &image.record.digest)
+        .await
+        .unwrap());
     assert_eq!(
         store.list_tags(repo, &Page::default()).await.unwrap(),
         Vec::<String>::new()
@@ -216,7 +216,10 @@ async fn missing_blob_rolls_the_whole_push_back(store: &impl MetaStore) {
     for (image, unknown) in cases {
         let result = store.put_manifest(repo, &image, Some("latest")).await;
         assert!(matches!(result, Err(MetaError::BlobUnknown(d)) if d == unknown));
-        assert_eq!(store.manifest(repo, &image.digest).await.unwrap(), None);
+        assert_eq!(
+            store.manifest(repo, &image.record.digest).await.unwrap(),
+            None
+        );
     }
     assert_eq!(store.tagged_manifest(repo, "latest").await.unwrap(), None);
     // Even the repository the push would have created is rolled back.
@@ -226,10 +229,10 @@ async fn missing_blob_rolls_the_whole_push_back(store: &impl MetaStore) {
 async fn index_children_must_exist_and_stay(store: &impl MetaStore) {
     let repo = "index/app";
     let child = pushed_image(store, repo, "amd64").await;
-    let index = manifest(None, &[], &[&child.digest]);
+    let index = manifest(None, &[], &[&child.record.digest]);
     assert!(matches!(
         store.put_manifest(repo, &index, Some("latest")).await,
-        Err(MetaError::ManifestUnknown(d)) if d == child.digest
+        Err(MetaError::ManifestUnknown(d)) if d == child.record.digest
     ));
     store.put_manifest(repo, &child, None).await.unwrap();
     store
@@ -237,11 +240,17 @@ async fn index_children_must_exist_and_stay(store: &impl MetaStore) {
         .await
         .unwrap();
     assert!(matches!(
-        store.delete_manifest(repo, &child.digest).await,
-        Err(MetaError::ManifestInUse(d)) if d == child.digest
+        store.delete_manifest(repo, &child.record.digest).await,
+        Err(MetaError::ManifestInUse(d)) if d == child.record.digest
     ));
-    assert!(store.delete_manifest(repo, &index.digest).await.unwrap());
-    assert!(store.delete_manifest(repo, &child.digest).await.unwrap());
+    assert!(store
+        .delete_manifest(repo, &index.record.digest)
+        .await
+        .unwrap());
+    assert!(store
+        .delete_manifest(repo, &child.record.digest)
+        .await
+        .unwrap());
 }
 
 async fn referrers_filter_by_artifact_type(store: &impl MetaStore) {
@@ -253,14 +262,18 @@ async fn referrers_filter_by_artifact_type(store: &impl MetaStore) {
         ("sbom", "application/spdx+json"),
     ] {
         let mut artifact = pushed_image(store, repo, seed).await;
-        artifact.subject_digest = Some(subject.clone());
-        artifact.artifact_type = Some(artifact_type.into());
+        artifact.record.subject_digest = Some(subject.clone());
+        artifact.record.artifact_type = Some(artifact_type.into());
         store.put_manifest(repo, &artifact, None).await.unwrap();
-        pushed.push(artifact.digest);
+        pushed.push(artifact.record.digest);
     }
     pushed.sort();
-    let digests =
-        |found: Vec<store::StoredManifest>| found.into_iter().map(|m| m.digest).collect::<Vec<_>>();
+    let digests = |found: Vec<store::StoredManifest>| {
+        found
+            .into_iter()
+            .map(|m| m.record.digest)
+            .collect::<Vec<_>>()
+    };
     let all = store.referrers(repo, &subject, None).await.unwrap();
     assert_eq!(digests(all), pushed);
     let sboms = store
@@ -269,7 +282,7 @@ async fn referrers_filter_by_artifact_type(store: &impl MetaStore) {
         .unwrap();
     assert_eq!(sboms.len(), 1);
     assert_eq!(
-        sboms[0].artifact_type.as_deref(),
+        sboms[0].record.artifact_type.as_deref(),
         Some("application/spdx+json")
     );
     let none = store
@@ -277,6 +290,13 @@ async fn referrers_filter_by_artifact_type(store: &impl MetaStore) {
         .await
         .unwrap();
     assert!(none.is_empty());
+}
+
+fn progress(offset: u64, hash_state: &[u8]) -> UploadState {
+    UploadState {
+        offset,
+        hash_state: hash_state.to_vec(),
+    }
 }
 
 fn session(id: &str) -> UploadSession {
@@ -299,18 +319,22 @@ async fn upload_offsets_compare_and_set(store: &impl MetaStore) {
         Some(started.clone())
     );
     store
-        .advance_upload(&started.id, 0, 5, &[4, 5], 2_000)
+        .advance_upload(&started.id, 0, &progress(5, &[4, 5]), 2_000)
         .await
         .unwrap();
     // A racing chunk that also started at 0 loses and learns where to resume.
     assert!(matches!(
-        store.advance_upload(&started.id, 0, 7, &[6], 2_001).await,
+        store
+            .advance_upload(&started.id, 0, &progress(7, &[6]), 2_001)
+            .await,
         Err(MetaError::UploadOffsetConflict { committed: 5 })
     ));
     assert!(store.delete_upload(&started.id).await.unwrap());
     assert!(!store.delete_upload(&started.id).await.unwrap());
     assert!(matches!(
-        store.advance_upload(&started.id, 5, 6, &[], 2_002).await,
+        store
+            .advance_upload(&started.id, 5, &progress(6, &[]), 2_002)
+            .await,
         Err(MetaError::UploadUnknown(_))
     ));
 }
@@ -320,7 +344,7 @@ async fn uploads_survive_reopening(harness: &impl Harness) {
     let before_restart = harness.open().await;
     before_restart.create_upload(&started).await.unwrap();
     before_restart
-        .advance_upload(&started.id, 0, 42, &[9; 40], 3_000)
+        .advance_upload(&started.id, 0, &progress(42, &[9; 40]), 3_000)
         .await
         .unwrap();
     drop(before_restart);

@@ -2,11 +2,11 @@
 //! reported as its own typed problem.
 
 use store::{
-    verify, BlobMeta, BlobRecord, BlobStore, FsBlobStore, MetaStore, NewManifest, Problem,
-    ReferenceProblem, SqliteMetaStore, DEFAULT_TEMP_GRACE,
+    verify, BlobMeta, BlobRecord, BlobStore, FsBlobStore, MetaStore, Problem, ReferenceProblem,
+    SqliteMetaStore, DEFAULT_TEMP_GRACE,
 };
 
-use super::{body, sha256};
+use super::{body, manifest, sha256};
 
 const REPO: &str = "library/verified";
 
@@ -33,18 +33,7 @@ async fn verify_reports_each_kind_of_damage() {
 
     let config = push_blob(&blobs, &meta, b"{\"architecture\":\"amd64\"}").await;
     let layer = push_blob(&blobs, &meta, b"layer bytes").await;
-    let payload = b"{\"schemaVersion\":2}".to_vec();
-    let manifest = NewManifest {
-        digest: sha256(&payload),
-        media_type: "application/vnd.oci.image.manifest.v1+json".into(),
-        artifact_type: None,
-        payload,
-        config_digest: Some(config.digest.clone()),
-        subject_digest: None,
-        layers: vec![layer.digest.clone()],
-        children: vec![],
-        total_size: 0,
-    };
+    let manifest = manifest(Some(&config.digest), &[&layer.digest], &[]);
     meta.put_manifest(REPO, &manifest, Some("latest"))
         .await
         .unwrap();
@@ -73,7 +62,7 @@ async fn verify_reports_each_kind_of_damage() {
         },
         Problem::Reference(ReferenceProblem::BlobNotLinked {
             repository: REPO.into(),
-            manifest: manifest.digest.clone(),
+            manifest: manifest.record.digest.clone(),
             blob: config.digest.clone(),
         }),
     ];

@@ -133,7 +133,7 @@ impl fmt::Display for SupportedTags {
             writeln!(f, "-\t`{}`:", group.shared_tags.join("`, `"))?;
             for link in &group.entries {
                 f.write_str("\t-\t")?;
-                link.write(f, &link.tags[..1])?;
+                link.write(f, &link.tags[..link.tags.len().min(1)])?;
                 f.write_str("\n")?;
             }
         }

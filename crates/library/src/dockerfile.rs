@@ -129,6 +129,14 @@ struct Instruction {
     args: Vec<String>,
 }
 
+impl Instruction {
+    /// The values of every `name=value` flag among the flags that open the arguments.
+    fn flag_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> {
+        let flags = self.args.iter().take_while(|arg| arg.starts_with("--"));
+        flags.filter_map(move |flag| flag.strip_prefix(name)?.strip_prefix('='))
+    }
+}
+
 /// Iterates over the instructions of a Dockerfile body, skipping comments, blank lines and
 /// heredoc bodies.
 struct Instructions<'a> {
@@ -295,23 +303,14 @@ impl FromScan {
     }
 
     fn copy(&mut self, instruction: &Instruction) -> Result<(), DockerfileError> {
-        let flags = instruction
-            .args
-            .iter()
-            .take_while(|arg| arg.starts_with("--"));
-        for source in flags.filter_map(|flag| flag.strip_prefix("--from=")) {
+        for source in instruction.flag_values("--from") {
             self.stage_or_image(source, instruction.line)?;
         }
         Ok(())
     }
 
     fn run(&mut self, instruction: &Instruction) -> Result<(), DockerfileError> {
-        let flags = instruction
-            .args
-            .iter()
-            .take_while(|arg| arg.starts_with("--"));
-        let mounts = flags.filter_map(|flag| flag.strip_prefix("--mount="));
-        for mount in mounts {
+        for mount in instruction.flag_values("--mount") {
             let options = mount.split(',').filter_map(|option| option.split_once('='));
             for (_, source) in options.filter(|(key, _)| *key == "from") {
                 self.stage_or_image(source, instruction.line)?;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use build::source::{default_cache_dir, GitCache};
-use library::{MissingParent, Walk};
+use library::{FromsResolver, GraphError, Library, MissingParent, Walk};
 use oci::Architecture;
 
 use super::load::LoadedLibrary;
@@ -59,20 +59,11 @@ pub struct BuildOrderArgs {
 /// Runs `parents`: one image per line, nearest first.
 pub fn run_parents(library: &Path, args: ParentsArgs, format: Format) -> anyhow::Result<ExitCode> {
     let loaded = LoadedLibrary::open(library)?;
+    // Checked before any fetch, so that a typo fails at once.
     for spec in &args.specs {
         loaded.resolve(spec)?;
     }
-    let cache = open_cache(&args.source)?;
-    let depth = (args.depth > 0).then_some(args.depth);
-    let walk = library::parents(
-        &loaded.library,
-        &cache,
-        &args.specs,
-        args.source.arch,
-        depth,
-    )?;
-    print_walk(&walk, format)?;
-    Ok(finish(&loaded, &walk.missing))
+    walk(&loaded, &args, format, library::parents)
 }
 
 /// Runs `children`: one `repo:tag` per line, nearest first.
@@ -81,18 +72,41 @@ pub fn run_children(
     args: ChildrenArgs,
     format: Format,
 ) -> anyhow::Result<ExitCode> {
+    // Arguments may be images from outside the library, known only once every FROM is read.
     let loaded = LoadedLibrary::open(library)?;
+    walk(&loaded, &args, format, library::children)
+}
+
+/// `library::parents` or `library::children`.
+type Direction = fn(
+    &Library,
+    &dyn FromsResolver,
+    &[String],
+    Option<Architecture>,
+    Option<usize>,
+) -> Result<Walk, GraphError>;
+
+/// Walks the graph in `direction` and prints what it finds.
+fn walk(
+    loaded: &LoadedLibrary,
+    args: &WalkArgs,
+    format: Format,
+    direction: Direction,
+) -> anyhow::Result<ExitCode> {
     let cache = open_cache(&args.source)?;
     let depth = (args.depth > 0).then_some(args.depth);
-    let walk = library::children(
+    let walk = direction(
         &loaded.library,
         &cache,
         &args.specs,
         args.source.arch,
         depth,
     )?;
-    print_walk(&walk, format)?;
-    Ok(finish(&loaded, &walk.missing))
+    match format {
+        Format::Json => print_json(&walk)?,
+        Format::Text => print_lines(walk.relatives.iter().map(|r| &r.image))?,
+    }
+    Ok(finish(loaded, &walk.missing))
 }
 
 /// Runs `build-order`: one `repo:tag` per entry, every parent before its children.
@@ -118,20 +132,11 @@ pub fn run_build_order(
 /// The git cache, reporting each fetch on stderr since fetches are what make these commands
 /// slow the first time.
 fn open_cache(args: &SourceArgs) -> anyhow::Result<GitCache> {
-    let dir = match &args.cache {
-        Some(dir) => dir.clone(),
-        None => default_cache_dir()
-            .context("no cache folder: pass --cache DIR or set HALLMARK_CACHE (neither XDG_CACHE_HOME nor HOME is set)")?,
-    };
+    let dir = args.cache.clone().or_else(default_cache_dir).context(
+        "no cache folder: pass --cache DIR or set HALLMARK_CACHE (neither XDG_CACHE_HOME nor HOME is set)",
+    )?;
     let cache = GitCache::open(&dir)?;
     Ok(cache.with_progress(|notice| eprintln!("{notice}")))
-}
-
-fn print_walk(walk: &Walk, format: Format) -> anyhow::Result<()> {
-    match format {
-        Format::Json => print_json(walk),
-        Format::Text => print_lines(walk.relatives.iter().map(|r| &r.image)),
-    }
 }
 
 /// Reports what makes the answer incomplete, FROMs of tags the library lacks and files that

@@ -111,21 +111,15 @@ fn judge(library: &Library, from: &ImageReference, arch: Architecture) -> Verdic
     }
 }
 
-/// Images outside the library that `naughty-from.sh` allows, by architecture: the Windows base
-/// images (only Microsoft publishes them) and Elastic's own images, which their official images
-/// repackage.
-const ALLOWED_EXTERNAL: &[(&str, &str)] = &[
-    ("windows-amd64", "mcr.microsoft.com/windows/nanoserver"),
-    ("windows-amd64", "mcr.microsoft.com/windows/servercore"),
-    ("windows-amd64", "microsoft/nanoserver"),
-    ("windows-amd64", "microsoft/windowsservercore"),
-    ("amd64", "docker.elastic.co/elasticsearch/elasticsearch"),
-    ("amd64", "docker.elastic.co/kibana/kibana"),
-    ("amd64", "docker.elastic.co/logstash/logstash"),
+/// Elastic's own images, which their official images repackage: `naughty-from.sh` allows
+/// them on amd64.
+const ELASTIC_IMAGES: [&str; 3] = [
+    "docker.elastic.co/elasticsearch/elasticsearch",
+    "docker.elastic.co/kibana/kibana",
+    "docker.elastic.co/logstash/logstash",
 ];
 
 fn judge_external(from: &ImageReference, arch: Architecture) -> Verdict {
-    let name = from.familiar_name();
     let windows_base = windows_base(from).is_some();
     if windows_base && from.tag_or_latest() == "latest" && !from.is_pinned() {
         return Verdict::Naughty(
@@ -136,9 +130,12 @@ fn judge_external(from: &ImageReference, arch: Architecture) -> Verdict {
             ),
         );
     }
-    let allowed = ALLOWED_EXTERNAL
-        .iter()
-        .any(|(a, image)| *a == arch.as_str() && *image == name);
+    // Only Microsoft publishes the Windows base images, so they cannot be library images.
+    let allowed = match arch {
+        Architecture::WindowsAmd64 => windows_base,
+        Architecture::Amd64 => ELASTIC_IMAGES.contains(&from.familiar_name().as_str()),
+        _ => false,
+    };
     if allowed || from.is_pinned() {
         return Verdict::Fine;
     }
@@ -146,7 +143,8 @@ fn judge_external(from: &ImageReference, arch: Architecture) -> Verdict {
         Rule::FromUnpinned,
         format!(
             "FROM {from}: images outside the library must be pinned by digest \
-             ({name}@sha256:…) so the build is reproducible; pin it or build FROM an official image"
+             ({}@sha256:…) so the build is reproducible; pin it or build FROM an official image",
+            from.familiar_name()
         ),
     )
 }
@@ -309,6 +307,12 @@ mod tests {
                 "external images must be pinned",
                 &[("a", "\nTags: 1, 2\n\nTags: 3\nDirectory: x\n")],
                 &[("1", "ghcr.io/x/y:1"), ("3", PINNED)],
+                &["a:5 [from-unpinned] 1"],
+            ),
+            (
+                "Elastic's own images are allowed on amd64 only",
+                &[("a", "\nTags: 1\nArchitectures: amd64, arm64v8\n")],
+                &[("1", "docker.elastic.co/kibana/kibana:9.1.0")],
                 &["a:5 [from-unpinned] 1"],
             ),
             (

@@ -112,3 +112,43 @@ async fn abandoned_write_removes_its_temp_file() {
     assert!(files_in(&dir.path().join("tmp")).is_empty());
     assert_eq!(store.stat(&digest).await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn second_append_to_a_busy_upload_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FsBlobStore::open(dir.path(), DEFAULT_TEMP_GRACE)
+        .await
+        .unwrap();
+    let id = store::UploadId::parse("busy").unwrap();
+    let state = store.start_upload(&id).await.unwrap();
+    let uploads = dir.path().join("uploads");
+    let mut first =
+        Box::pin(store.append_upload(&id, &state, 0, Box::pin(StallingBody { sent: 0 })));
+    let mid_write = tokio::select! {
+        _ = &mut first => false,
+        reached = wait_for(Duration::from_secs(60), || has_large_file(&uploads)) => reached,
+    };
+    assert!(mid_write, "the first append never got half-way");
+    // Interleaved bytes from two requests would corrupt the upload; the second must wait its turn.
+    let second = store.append_upload(&id, &state, 0, super::body(b"x")).await;
+    assert!(
+        matches!(second, Err(store::BlobError::UploadBusy(_))),
+        "{second:?}"
+    );
+    drop(first);
+    // The lock goes with the file, which a write still in flight holds a moment longer.
+    let mut retried = None;
+    for _ in 0..250 {
+        match store.append_upload(&id, &state, 0, super::body(b"x")).await {
+            Err(store::BlobError::UploadBusy(_)) => {
+                tokio::time::sleep(Duration::from_millis(20)).await
+            }
+            done => {
+                retried = Some(done.unwrap());
+                break;
+            }
+        }
+    }
+    let retried = retried.expect("the lock was released within five seconds");
+    assert_eq!(retried.offset, 1);
+}

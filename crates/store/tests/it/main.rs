@@ -116,3 +116,40 @@ async fn wait_for(limit: Duration, mut condition: impl FnMut() -> bool) -> bool 
     }
     condition()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_pushes_to_sqlite_all_commit() {
+    use store::{BlobRecord, MetaStore, Page};
+    let dir = tempfile::tempdir().unwrap();
+    let meta = SqliteMetaStore::open(&dir.path().join("meta.db"))
+        .await
+        .unwrap();
+    let mut pushes = tokio::task::JoinSet::new();
+    for n in 0..16 {
+        let meta = meta.clone();
+        pushes.spawn(async move {
+            let content = format!("layer {n}");
+            let layer = sha256(content.as_bytes());
+            let record = BlobRecord {
+                digest: layer.clone(),
+                size: 7,
+                object_key: layer.to_string(),
+                media_type: None,
+            };
+            meta.put_blob("race/app", &record).await?;
+            let image = manifest(None, &[&layer], &[]);
+            meta.put_manifest("race/app", &image, Some(&format!("t{n:02}")))
+                .await
+        });
+    }
+    while let Some(done) = pushes.join_next().await {
+        done.unwrap().unwrap();
+    }
+    assert_eq!(
+        meta.list_tags("race/app", &Page::default())
+            .await
+            .unwrap()
+            .len(),
+        16
+    );
+}

@@ -436,11 +436,13 @@ fn braced_value(body: &str, args: &HashMap<String, Option<String>>) -> Result<St
     let value = args.get(name).cloned().flatten();
     // With a colon an empty value counts as unset, as in the shell.
     let set = value.as_ref().is_some_and(|v| !(colon && v.is_empty()));
-    let (op, word) = op_and_word.split_at(op_and_word.len().min(1));
+    let mut chars = op_and_word.chars();
+    let op = chars.next();
+    let word = chars.as_str();
     Ok(match op {
-        "-" if set => value.unwrap_or_default(),
-        "-" => word.to_owned(),
-        "+" if set => word.to_owned(),
+        Some('-') if set => value.unwrap_or_default(),
+        Some('-') => word.to_owned(),
+        Some('+') if set => word.to_owned(),
         _ => String::new(),
     })
 }
@@ -510,6 +512,7 @@ mod tests {
             ),
             ("ARG V\nFROM python:${V:-3.12}\n", "python:3.12"),
             ("ARG V=3\nFROM python:${V:-3.12}${V:+-slim}\n", "python:3-slim"),
+            ("ARG V=é\nFROM python:${V:é}3\n", "python:3"),
             ("ARG A=1 B=${A}.2\nFROM busybox:${B}\n", "busybox:1.2"),
             (
                 "FROM debian:12\nARG BASE=ignored\nFROM ${BASE:-alpine}\n",
@@ -536,6 +539,40 @@ mod tests {
         ];
         for (dockerfile, expected) in cases {
             assert_eq!(froms(dockerfile), *expected, "{dockerfile}");
+        }
+    }
+
+    /// Pieces of Dockerfiles whose handling slices strings, for the property below.
+    const PIECES: &[&str] = &[
+        "FROM ",
+        "ARG A=",
+        "COPY --from=",
+        "RUN --mount=from=",
+        " AS ",
+        "$",
+        "${A",
+        ":-",
+        "+",
+        "}",
+        "\\\n",
+        "`\n",
+        "# escape=`\n",
+        "<<-EOF\n",
+        "\tEOF\n",
+        "\n",
+        "é",
+        "0",
+        "a:1",
+        "#",
+    ];
+
+    proptest::proptest! {
+        /// Whatever the text, the answer is a list or an error naming a line, never a panic.
+        #[test]
+        fn never_panics(pieces in proptest::collection::vec(proptest::sample::select(PIECES), 0..40)) {
+            if let Err(err) = dockerfile_froms(&pieces.concat()) {
+                proptest::prop_assert!(err.to_string().starts_with("line "));
+            }
         }
     }
 

@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use oci::Architecture;
 
-use crate::model::{ArchField, Entry, LibraryFile};
+use crate::model::{Entry, LibraryFile};
 
 /// Prints `file` canonically. Parsing the result gives back an equal [`LibraryFile`].
 pub fn print(file: &LibraryFile) -> String {
@@ -61,11 +61,16 @@ fn write_paragraph(out: &mut String, entry: &Entry, base: &Entry) {
     for (name, value, inherited) in scalars {
         write_if_changed(out, name, value, inherited);
     }
-    for (name, value) in sorted_overrides(entry) {
-        let inherited = base.arch_overrides.get(&name.0);
-        if inherited != Some(value) {
-            write_field(out, &name.1, value);
-        }
+    // bashbrew sorts overrides by their written name (`amd64-Directory` before `amd64-GitCommit`).
+    let mut overrides: Vec<(String, &String)> = entry
+        .arch_overrides
+        .iter()
+        .filter(|(key, value)| base.arch_overrides.get(key) != Some(value))
+        .map(|((arch, field), value)| (format!("{arch}-{field}"), value))
+        .collect();
+    overrides.sort();
+    for (name, value) in overrides {
+        write_field(out, &name, value);
     }
     write_if_changed(
         out,
@@ -73,18 +78,6 @@ fn write_paragraph(out: &mut String, entry: &Entry, base: &Entry) {
         &entry.constraints.join(", "),
         &base.constraints.join(", "),
     );
-}
-
-/// Overrides ordered by their written name (`amd64-Directory` before `amd64-GitCommit`), as
-/// bashbrew sorts them.
-fn sorted_overrides(entry: &Entry) -> Vec<(((Architecture, ArchField), String), &String)> {
-    let mut overrides: Vec<_> = entry
-        .arch_overrides
-        .iter()
-        .map(|(&key, value)| ((key, format!("{}-{}", key.0, key.1)), value))
-        .collect();
-    overrides.sort_by(|a, b| a.0 .1.cmp(&b.0 .1));
-    overrides
 }
 
 fn write_if_changed(out: &mut String, name: &str, value: &str, inherited: &str) {

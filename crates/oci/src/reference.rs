@@ -153,7 +153,7 @@ fn split_domain(name: &str) -> (&str, &str) {
 }
 
 /// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`, the distribution spec's path component.
-fn is_valid_path_component(component: &str) -> bool {
+pub fn is_valid_path_component(component: &str) -> bool {
     let bytes = component.as_bytes();
     let alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
     if bytes.is_empty() || !alnum(&bytes[0]) || !alnum(&bytes[bytes.len() - 1]) {
@@ -226,7 +226,9 @@ mod tests {
 
     #[test]
     fn normalises_like_the_docker_cli() {
-        let cases: &[(&str, &str, &str, Option<&str>, Option<&str>)] = &[
+        // input, domain, path, tag, official repository
+        type Case<'a> = (&'a str, &'a str, &'a str, Option<&'a str>, Option<&'a str>);
+        let cases: &[Case] = &[
             (
                 "debian",
                 "docker.io",

@@ -9,11 +9,24 @@
 //! it streams to a temporary place and published atomically only when its digest matches, and
 //! a manifest is recorded in one transaction together with the checks that what it references
 //! exists.
+//!
+//! How the registry combines the two, so that a crash at any point leaves nothing visible that
+//! is not whole (storage first when adding, metadata first when removing):
+//! - Monolithic push: [`BlobStore::put`], then [`MetaStore::put_blob`].
+//! - Chunked push: [`BlobStore::start_upload`] and [`MetaStore::create_upload`]; for each chunk
+//!   [`MetaStore::upload`], [`BlobStore::append_upload`] from the recorded state, then
+//!   [`MetaStore::advance_upload`] (its conflict, like [`BlobError::UploadOffsetMismatch`] and
+//!   [`BlobError::UploadBusy`], is a 416); to close, [`BlobStore::finish_upload`],
+//!   [`MetaStore::put_blob`], [`MetaStore::delete_upload`].
+//! - Manifest push: [`MetaStore::put_manifest`] alone; it refuses what references missing blobs.
+//! - Deletes: metadata first ([`MetaStore::unlink_blob`], [`MetaStore::delete_manifest`]);
+//!   storage is reclaimed later by collection, never by a request.
 
 #![deny(missing_docs)]
 
 mod blob;
 mod copy;
+mod embedded;
 mod fs;
 mod meta;
 mod migrate;
@@ -23,10 +36,11 @@ mod verify;
 pub use blob::{
     BlobContent, BlobError, BlobMeta, BlobStore, ByteRange, ByteStream, UploadId, UploadState,
 };
+pub use embedded::{open_embedded, StoreError, METADATA_FILE};
 pub use fs::{FsBlobStore, DEFAULT_TEMP_GRACE};
 pub use meta::{
     BlobRecord, ManifestRecord, MetaError, MetaStore, NewManifest, Page, ReferenceProblem,
     StoredManifest, UploadSession,
 };
 pub use sqlite::SqliteMetaStore;
-pub use verify::{verify, Problem, VerifyError, VerifyReport};
+pub use verify::{verify, Problem, VerifyReport};

@@ -7,7 +7,8 @@ use oci::{Digest, Hasher};
 
 use crate::blob::{BlobError, BlobStore};
 use crate::copy::{copy_hashing, CopyError};
-use crate::meta::{MetaError, MetaStore, ReferenceProblem};
+use crate::embedded::StoreError;
+use crate::meta::{MetaStore, ReferenceProblem};
 
 /// What [`verify`] found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -56,22 +57,11 @@ pub enum Problem {
     Reference(ReferenceProblem),
 }
 
-/// Why verification could not run to the end.
-#[derive(Debug, thiserror::Error)]
-pub enum VerifyError {
-    /// Blob storage failed.
-    #[error(transparent)]
-    Blob(#[from] BlobError),
-    /// The metadata store failed.
-    #[error(transparent)]
-    Meta(#[from] MetaError),
-}
-
 /// Checks that blob storage and metadata agree with each other and with their digests.
 pub async fn verify(
     blobs: &impl BlobStore,
     meta: &impl MetaStore,
-) -> Result<VerifyReport, VerifyError> {
+) -> Result<VerifyReport, StoreError> {
     let mut report = VerifyReport::default();
     let mut stored = BTreeMap::new();
     for digest in blobs.list().await? {

@@ -85,7 +85,6 @@ pub(super) async fn finish(
         .await?
     };
     check_digest(expected, actual)?;
-    file.sync_all().map_err(at(source))?;
     // The lock travels with `file` and is released after the rename, so no append can slip in
     // between the digest check and publication.
     publish(source, target).await?;
@@ -133,7 +132,10 @@ async fn open_at_committed(path: &Path, id: &UploadId, committed: u64) -> Result
             });
         }
         if found > committed {
-            file.set_len(committed).map_err(at(&path))?;
+            // Durable at once, so a crash now cannot bring the discarded bytes back.
+            file.set_len(committed)
+                .and_then(|()| file.sync_all())
+                .map_err(at(&path))?;
         }
         Ok(file)
     })

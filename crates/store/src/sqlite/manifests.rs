@@ -376,3 +376,52 @@ fn manifest_from_row(row: &SqliteRow) -> Result<StoredManifest, MetaError> {
         created_ms: row.try_get("created_ms")?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use oci::{Digest, DigestAlgorithm};
+
+    use crate::meta::{ManifestRecord, MetaStore, NewManifest, ReferenceProblem};
+    use crate::sqlite::SqliteMetaStore;
+
+    #[tokio::test]
+    async fn a_tampered_payload_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteMetaStore::open(&dir.path().join("meta.db"))
+            .await
+            .unwrap();
+        let payload = b"{\"schemaVersion\":2}".to_vec();
+        let digest = Digest::of(DigestAlgorithm::Sha256, &payload);
+        let record = ManifestRecord {
+            digest: digest.clone(),
+            media_type: "application/vnd.oci.image.manifest.v1+json".into(),
+            artifact_type: None,
+            payload,
+            config_digest: None,
+            subject_digest: None,
+            total_size: 0,
+        };
+        let manifest = NewManifest {
+            record,
+            layers: vec![],
+            children: vec![],
+        };
+        store
+            .put_manifest("tamper/app", &manifest, None)
+            .await
+            .unwrap();
+        assert!(store.reference_problems().await.unwrap().is_empty());
+
+        // Only something outside the store could change a payload; verification must notice.
+        sqlx::query("UPDATE manifests SET payload = $1")
+            .bind(b"{\"schemaVersion\": 2}".to_vec())
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        let expected = ReferenceProblem::PayloadMismatch {
+            repository: "tamper/app".into(),
+            manifest: digest,
+        };
+        assert_eq!(store.reference_problems().await.unwrap(), vec![expected]);
+    }
+}

@@ -2,8 +2,8 @@
 //! reported as its own typed problem.
 
 use store::{
-    verify, BlobMeta, BlobRecord, BlobStore, FsBlobStore, MetaStore, Problem, ReferenceProblem,
-    SqliteMetaStore, DEFAULT_TEMP_GRACE,
+    open_embedded, verify, BlobMeta, BlobRecord, BlobStore, FsBlobStore, MetaStore, Problem,
+    ReferenceProblem, SqliteMetaStore,
 };
 
 use super::{body, manifest, sha256};
@@ -28,8 +28,7 @@ async fn push_blob(blobs: &FsBlobStore, meta: &SqliteMetaStore, content: &[u8]) 
 async fn verify_reports_each_kind_of_damage() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
-    let blobs = FsBlobStore::open(data, DEFAULT_TEMP_GRACE).await.unwrap();
-    let meta = SqliteMetaStore::open(&data.join("meta.db")).await.unwrap();
+    let (blobs, meta) = open_embedded(data).await.unwrap();
 
     let config = push_blob(&blobs, &meta, b"{\"architecture\":\"amd64\"}").await;
     let layer = push_blob(&blobs, &meta, b"layer bytes").await;

@@ -4,11 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context;
-use build::source::{default_cache_dir, GitCache};
 use library::{FromsResolver, GraphError, Library, MissingParent, Walk};
 use oci::Architecture;
 
+use super::cache::open_git_cache;
 use super::load::LoadedLibrary;
 use crate::output::{print_json, print_lines, Format};
 
@@ -93,7 +92,7 @@ fn walk(
     format: Format,
     direction: Direction,
 ) -> anyhow::Result<ExitCode> {
-    let cache = open_cache(&args.source)?;
+    let cache = open_git_cache(args.source.cache.clone())?;
     let depth = (args.depth > 0).then_some(args.depth);
     let walk = direction(
         &loaded.library,
@@ -119,7 +118,7 @@ pub fn run_build_order(
     for spec in &args.specs {
         loaded.resolve(spec)?;
     }
-    let cache = open_cache(&args.source)?;
+    let cache = open_git_cache(args.source.cache.clone())?;
     let specs = (!args.all).then_some(args.specs.as_slice());
     let order = library::build_order(&loaded.library, &cache, specs, args.source.arch)?;
     match format {
@@ -127,16 +126,6 @@ pub fn run_build_order(
         Format::Text => print_lines(order.steps.iter().map(|step| &step.entry))?,
     }
     Ok(finish(&loaded, &order.missing))
-}
-
-/// The git cache, reporting each fetch on stderr since fetches are what make these commands
-/// slow the first time.
-fn open_cache(args: &SourceArgs) -> anyhow::Result<GitCache> {
-    let dir = args.cache.clone().or_else(default_cache_dir).context(
-        "no cache folder: pass --cache DIR or set HALLMARK_CACHE (neither XDG_CACHE_HOME nor HOME is set)",
-    )?;
-    let cache = GitCache::open(&dir)?;
-    Ok(cache.with_progress(|notice| eprintln!("{notice}")))
 }
 
 /// Reports what makes the answer incomplete, FROMs of tags the library lacks and files that

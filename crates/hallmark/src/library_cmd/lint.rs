@@ -3,10 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context;
-use build::source::{default_cache_dir, GitCache};
 use library::Severity;
 
+use super::cache::open_git_cache;
 use super::load::LoadedLibrary;
 use crate::output::{print_json, print_lines, Format};
 
@@ -32,7 +31,7 @@ pub fn run(library: &Path, args: LintArgs, format: Format) -> anyhow::Result<Exi
     let loaded = LoadedLibrary::open(dir)?;
     let cache = match args.offline {
         true => None,
-        false => Some(open_cache(args.cache)?),
+        false => Some(open_git_cache(args.cache)?),
     };
     let resolver = cache.as_ref().map(|c| c as &dyn library::FromsResolver);
     let findings = library::lint(dir, &loaded.library, &loaded.errors, resolver);
@@ -46,14 +45,4 @@ pub fn run(library: &Path, args: LintArgs, format: Format) -> anyhow::Result<Exi
     } else {
         ExitCode::SUCCESS
     })
-}
-
-/// Opens the git cache, telling stderr about each fetch since fetching every entry's source
-/// can take a while.
-fn open_cache(cache: Option<PathBuf>) -> anyhow::Result<GitCache> {
-    let dir = cache.or_else(default_cache_dir).context(
-        "no cache folder: pass --cache DIR, set HALLMARK_CACHE, or pass --offline to skip the \
-         checks that read Dockerfiles",
-    )?;
-    Ok(GitCache::open(&dir)?.with_progress(|notice| eprintln!("hallmark: {notice}")))
 }

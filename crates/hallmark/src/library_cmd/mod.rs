@@ -1,5 +1,6 @@
 //! `hallmark library …`: bashbrew's commands over a folder of library files.
 
+mod cache;
 mod cat;
 mod docs;
 mod graph;

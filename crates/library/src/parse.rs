@@ -486,44 +486,51 @@ impl EntryCollector {
         let shared_line = paragraph.line_of("SharedTags");
         dedup_in_order(&mut entry.shared_tags);
         let mut seen = HashSet::new();
-        for tag in &entry.tags {
-            let problem = if let Some(other_line) = self.owner_of(tag) {
-                Problem::DuplicateTag {
-                    tag: tag.clone(),
-                    other_line,
-                }
-            } else if let Some(&other_line) = self.sharers.get(tag) {
-                Problem::TagConflictsWithSharedTag {
-                    tag: tag.clone(),
-                    other_line,
-                }
-            } else if !seen.insert(tag.as_str()) {
-                Problem::DuplicateTag {
-                    tag: tag.clone(),
-                    other_line: tags_line,
-                }
-            } else {
-                continue;
-            };
-            problems.push(tags_line, problem);
-        }
-        for tag in &entry.shared_tags {
-            let problem = if let Some(other_line) = self.owner_of(tag) {
-                Problem::TagConflictsWithSharedTag {
-                    tag: tag.clone(),
-                    other_line,
-                }
-            } else if !seen.insert(tag.as_str()) {
-                Problem::DuplicateTag {
-                    tag: tag.clone(),
-                    other_line: tags_line,
-                }
-            } else {
-                continue;
-            };
-            problems.push(shared_line, problem);
+        let own = entry.tags.iter().map(|tag| (tag, false));
+        let shared = entry.shared_tags.iter().map(|tag| (tag, true));
+        for (tag, is_shared) in own.chain(shared) {
+            if let Some(problem) = self.conflict(tag, is_shared, &mut seen, tags_line) {
+                problems.push(if is_shared { shared_line } else { tags_line }, problem);
+            }
         }
         self.merge_or_push(entry);
+    }
+
+    /// What is wrong with `tag` (one of the entry's own tags, or a shared one) given the
+    /// entries added so far and the tags of this entry already `seen`.
+    fn conflict<'t>(
+        &self,
+        tag: &'t str,
+        is_shared: bool,
+        seen: &mut HashSet<&'t str>,
+        tags_line: usize,
+    ) -> Option<Problem> {
+        let tag_owned = tag.to_owned();
+        if let Some(other_line) = self.owner_of(tag) {
+            return Some(match is_shared {
+                true => Problem::TagConflictsWithSharedTag {
+                    tag: tag_owned,
+                    other_line,
+                },
+                false => Problem::DuplicateTag {
+                    tag: tag_owned,
+                    other_line,
+                },
+            });
+        }
+        if let Some(&other_line) = self.sharers.get(tag).filter(|_| !is_shared) {
+            return Some(Problem::TagConflictsWithSharedTag {
+                tag: tag_owned,
+                other_line,
+            });
+        }
+        if !seen.insert(tag) {
+            return Some(Problem::DuplicateTag {
+                tag: tag_owned,
+                other_line: tags_line,
+            });
+        }
+        None
     }
 
     pub(crate) fn merge_or_push(&mut self, entry: Entry) {

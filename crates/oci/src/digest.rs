@@ -421,4 +421,43 @@ mod tests {
         assert_eq!(written, b"abc");
         assert_eq!(digest.as_str(), ABC_SHA512);
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn algorithm() -> impl Strategy<Value = DigestAlgorithm> {
+            prop_oneof![Just(DigestAlgorithm::Sha256), Just(DigestAlgorithm::Sha512)]
+        }
+
+        proptest! {
+            #[test]
+            fn parse_never_panics_and_accepts_only_its_own_spelling(input in "\\PC{0,140}") {
+                if let Ok(digest) = Digest::parse(&input) {
+                    prop_assert_eq!(digest.as_str(), input.as_str());
+                }
+            }
+
+            #[test]
+            fn computed_digests_parse_back(content in any::<Vec<u8>>(), algorithm in algorithm()) {
+                let digest = Digest::of(algorithm, &content);
+                prop_assert_eq!(Digest::parse(digest.as_str()), Ok(digest.clone()));
+                prop_assert_eq!(digest.hex().len(), algorithm.hex_len());
+            }
+
+            #[test]
+            fn resuming_anywhere_gives_the_same_digest(
+                content in proptest::collection::vec(any::<u8>(), 0..600),
+                split in any::<prop::sample::Index>(),
+                algorithm in algorithm(),
+            ) {
+                let at = split.index(content.len() + 1);
+                let mut first = Hasher::new(algorithm);
+                first.update(&content[..at]);
+                let mut resumed = Hasher::resume(algorithm, &first.save_state()).unwrap();
+                resumed.update(&content[at..]);
+                prop_assert_eq!(resumed.finish(), Digest::of(algorithm, &content));
+            }
+        }
+    }
 }

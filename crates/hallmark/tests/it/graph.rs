@@ -56,7 +56,7 @@ fn build_order_puts_parents_first_and_fetches_once() {
     assert!(first.status.success(), "{}", text(&first.stderr));
     assert_eq!(text(&first.stdout), "base:1\napp:2\n");
     assert!(
-        text(&first.stderr).starts_with("fetching refs/heads/master from file://"),
+        text(&first.stderr).starts_with("hallmark: fetching refs/heads/master from file://"),
         "{}",
         text(&first.stderr)
     );

@@ -2,7 +2,9 @@
 //!
 //! The SQL is written to run unchanged on PostgreSQL (`$n` parameters, `ON CONFLICT`,
 //! `RETURNING`, integer milliseconds), so a PostgreSQL store can share it; only the
-//! connection setup and the migrations are SQLite's own.
+//! connection setup and the migrations are SQLite's own. One thing the PostgreSQL migration
+//! must add: `COLLATE "C"` on repository and tag names, so `n`/`last` pages sort bytewise as
+//! SQLite's default collation does, whatever the server's locale.
 
 mod manifests;
 mod uploads;

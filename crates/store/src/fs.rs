@@ -244,18 +244,30 @@ async fn publish(from: &Path, to: &Path) -> Result<(), BlobError> {
     let (from, to) = (from.to_owned(), to.to_owned());
     blocking(move || {
         let dir = to.parent().expect("blob paths have a parent");
-        let created = !dir.exists();
-        std::fs::create_dir_all(dir).map_err(at(dir))?;
+        create_dir_durably(dir)?;
         std::fs::rename(&from, &to).map_err(at(&to))?;
         // The rename lives in the directory; syncing it is what makes the blob survive a crash.
-        sync_dir(dir)?;
-        if created {
-            let grandparent = dir.parent().expect("blob directories have a parent");
-            sync_dir(grandparent)?;
-        }
-        Ok(())
+        sync_dir(dir)
     })
     .await
+}
+
+/// Creates `dir` and any missing ancestors, syncing each new entry's parent so a crash cannot
+/// lose the directory a published blob sits in.
+fn create_dir_durably(dir: &Path) -> Result<(), BlobError> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let parent = dir
+        .parent()
+        .expect("blob directories sit under the data folder");
+    create_dir_durably(parent)?;
+    match std::fs::create_dir(dir) {
+        Ok(()) => sync_dir(parent),
+        // Another writer created it first and syncs the parent itself.
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(at(dir)(e)),
+    }
 }
 
 fn sync_dir(dir: &Path) -> Result<(), BlobError> {

@@ -34,6 +34,9 @@ pub const DEFAULT_TEMP_GRACE: Duration = Duration::from_secs(60 * 60);
 #[derive(Debug)]
 pub struct FsBlobStore {
     root: PathBuf,
+    /// When this store was opened, in nanoseconds: part of every temp name, because a server
+    /// restarted in a container gets the same pid and must not meet its predecessor's debris.
+    opened_ns: u128,
     temp_counter: AtomicU64,
 }
 
@@ -41,8 +44,13 @@ impl FsBlobStore {
     /// Opens (creating if needed) the store under `root`, removing temp files older than
     /// `temp_grace`, which only a crashed or killed write can have left.
     pub async fn open(root: impl Into<PathBuf>, temp_grace: Duration) -> Result<Self, BlobError> {
+        let opened_ns = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
         let store = Self {
             root: root.into(),
+            opened_ns,
             temp_counter: AtomicU64::new(0),
         };
         for dir in [
@@ -78,10 +86,12 @@ impl FsBlobStore {
         self.uploads_dir().join(id.as_str())
     }
 
-    /// A fresh temp file name; unique across processes (pid) and within one (counter).
+    /// A fresh temp file name, unique across live processes (pid), across restarts (open time)
+    /// and within one store (counter).
     fn temp_path(&self) -> PathBuf {
         let n = self.temp_counter.fetch_add(1, Ordering::Relaxed);
-        self.tmp_dir().join(format!("{}-{n}", std::process::id()))
+        let name = format!("{}-{:x}-{n}", std::process::id(), self.opened_ns);
+        self.tmp_dir().join(name)
     }
 
     async fn write_verified(

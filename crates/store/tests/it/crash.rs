@@ -2,6 +2,7 @@
 //! becomes visible, its debris is cleaned when the store is opened after the grace period, and
 //! an upload killed mid-chunk resumes from its recorded progress.
 
+use std::future::Future;
 use std::path::Path;
 use std::pin::Pin;
 use std::process::{Command, Stdio};
@@ -47,6 +48,15 @@ fn has_large_file(tmp: &Path) -> bool {
     files_in(tmp)
         .iter()
         .any(|f| f.metadata().is_ok_and(|m| m.len() >= (2 << 20)))
+}
+
+/// Drives `write` in this process until a file in `watched` passes 2 MiB; false if the write
+/// ended first or never got there.
+async fn drive_until_mid_write<F: Future>(write: &mut Pin<Box<F>>, watched: &Path) -> bool {
+    tokio::select! {
+        _ = write => false,
+        reached = wait_for(Duration::from_secs(60), || has_large_file(watched)) => reached,
+    }
 }
 
 fn the_digest_it_claims() -> oci::Digest {
@@ -169,14 +179,10 @@ async fn abandoned_write_removes_its_temp_file() {
     let digest = the_digest_it_claims();
     let tmp = dir.path().join("tmp");
     let mut put = Box::pin(store.put(&digest, Box::pin(StallingBody { sent: 0 })));
-    let mid_write = tokio::select! {
-        _ = &mut put => false,
-        reached = wait_for(Duration::from_secs(60), || has_large_file(&tmp)) => reached,
-    };
-    assert!(mid_write, "the write never got half-way");
+    assert!(drive_until_mid_write(&mut put, &tmp).await);
     // Dropping the future is what a server does when the client disconnects mid-upload.
     drop(put);
-    assert!(files_in(&dir.path().join("tmp")).is_empty());
+    assert!(files_in(&tmp).is_empty());
     assert_eq!(store.stat(&digest).await.unwrap(), None);
 }
 
@@ -191,11 +197,7 @@ async fn second_append_to_a_busy_upload_is_refused() {
     let uploads = dir.path().join("uploads");
     let mut first =
         Box::pin(store.append_upload(&id, &state, 0, Box::pin(StallingBody { sent: 0 })));
-    let mid_write = tokio::select! {
-        _ = &mut first => false,
-        reached = wait_for(Duration::from_secs(60), || has_large_file(&uploads)) => reached,
-    };
-    assert!(mid_write, "the first append never got half-way");
+    assert!(drive_until_mid_write(&mut first, &uploads).await);
     // Interleaved bytes from two requests would corrupt the upload; the second must wait its turn.
     let second = store.append_upload(&id, &state, 0, super::body(b"x")).await;
     assert!(

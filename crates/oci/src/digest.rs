@@ -240,10 +240,12 @@ impl Hasher {
 
     /// The hasher's state as opaque bytes (about 110 for SHA-256), for [`Hasher::resume`].
     ///
-    /// The byte count leads so that a resumed hasher knows its length without the caller
+    /// A format byte leads, so states saved by an older layout are refused rather than
+    /// misread, then the byte count, so a resumed hasher knows its length without the caller
     /// keeping it separately.
     pub fn save_state(&self) -> Vec<u8> {
-        let mut saved = self.length.to_le_bytes().to_vec();
+        let mut saved = vec![STATE_FORMAT];
+        saved.extend_from_slice(&self.length.to_le_bytes());
         match &self.inner {
             HasherInner::Sha256(h) => saved.extend_from_slice(&h.serialize()),
             HasherInner::Sha512(h) => saved.extend_from_slice(&h.serialize()),
@@ -254,6 +256,10 @@ impl Hasher {
     /// Continues from a state saved by [`Hasher::save_state`] of the same algorithm.
     pub fn resume(algorithm: DigestAlgorithm, saved: &[u8]) -> Result<Self, DigestError> {
         let damaged = || DigestError::InvalidHashState(algorithm);
+        let (format, saved) = saved.split_first().ok_or_else(damaged)?;
+        if *format != STATE_FORMAT {
+            return Err(damaged());
+        }
         let (length, state) = saved.split_first_chunk::<8>().ok_or_else(damaged)?;
         let inner = match algorithm {
             DigestAlgorithm::Sha256 => HasherInner::Sha256(restore(state).ok_or_else(damaged)?),
@@ -265,6 +271,10 @@ impl Hasher {
         })
     }
 }
+
+/// The layout of [`Hasher::save_state`]; bump it whenever the layout, or the `sha2` state
+/// encoding beneath it, changes, because saved states outlive the process (upload sessions).
+const STATE_FORMAT: u8 = 1;
 
 fn restore<H: SerializableState>(state: &[u8]) -> Option<H> {
     let state = SerializedState::<H>::try_from(state).ok()?;
@@ -409,6 +419,9 @@ mod tests {
         let saved = Hasher::new(DigestAlgorithm::Sha256).save_state();
         assert!(Hasher::resume(DigestAlgorithm::Sha512, &saved).is_err());
         assert!(Hasher::resume(DigestAlgorithm::Sha256, &saved[..10]).is_err());
+        let mut other_format = saved.clone();
+        other_format[0] = STATE_FORMAT + 1;
+        assert!(Hasher::resume(DigestAlgorithm::Sha256, &other_format).is_err());
     }
 
     #[test]

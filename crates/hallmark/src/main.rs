@@ -6,6 +6,7 @@
 
 mod library_cmd;
 mod output;
+mod serve_cmd;
 
 use std::process::ExitCode;
 
@@ -29,12 +30,15 @@ struct Cli {
 enum Command {
     /// Read, check and reason about library definition files (bashbrew's commands).
     Library(library_cmd::LibraryArgs),
+    /// Serve the OCI distribution API (a registry) from a data folder.
+    Serve(serve_cmd::ServeArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Library(args) => library_cmd::run(args, cli.format),
+        Command::Serve(args) => serve_cmd::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,215 @@
+//! `hallmark serve`: the registry on the embedded store (SQLite plus blob files under one data
+//! folder).
+//!
+//! Settings come from, strongest first: flags, environment variables (`HALLMARK_LISTEN`,
+//! `HALLMARK_DATA`, …, which clap reads as flag defaults), a TOML file (`--config`), and
+//! built-in defaults.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Args;
+use registry::{Registry, RegistryConfig};
+use serde::Deserialize;
+use tracing_subscriber::filter::LevelFilter;
+
+const DEFAULT_LISTEN: &str = "127.0.0.1:5000";
+const DEFAULT_DATA: &str = "hallmark-data";
+
+/// Serve the OCI distribution API from a data folder.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:5000].
+    #[arg(long, env = "HALLMARK_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// Data folder holding the metadata database and the blobs [default: ./hallmark-data].
+    #[arg(long, env = "HALLMARK_DATA")]
+    data: Option<PathBuf>,
+    /// TOML file with any of: listen, data, max-manifest-bytes, upload-ttl-secs,
+    /// automatic-mount, log.
+    #[arg(long, env = "HALLMARK_CONFIG")]
+    config: Option<PathBuf>,
+    /// Largest manifest accepted, in bytes [default: 4194304].
+    #[arg(long, env = "HALLMARK_MAX_MANIFEST_BYTES")]
+    max_manifest_bytes: Option<usize>,
+    /// Log level: error, warn, info, debug or trace [default: info].
+    #[arg(long, env = "HALLMARK_LOG")]
+    log: Option<String>,
+}
+
+/// The TOML config file; every key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct FileConfig {
+    listen: Option<SocketAddr>,
+    data: Option<PathBuf>,
+    max_manifest_bytes: Option<usize>,
+    upload_ttl_secs: Option<u64>,
+    automatic_mount: Option<bool>,
+    log: Option<String>,
+}
+
+/// Everything `serve` runs with, once flags, environment, file and defaults are merged.
+#[derive(Debug, PartialEq)]
+struct Settings {
+    listen: SocketAddr,
+    data: PathBuf,
+    log: LevelFilter,
+    registry: RegistryConfig,
+}
+
+impl Settings {
+    fn resolve(args: ServeArgs, file: FileConfig) -> anyhow::Result<Self> {
+        let defaults = RegistryConfig::default();
+        let log = args.log.or(file.log).unwrap_or_else(|| "info".to_owned());
+        Ok(Self {
+            listen: args
+                .listen
+                .or(file.listen)
+                .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("the default address parses")),
+            data: args
+                .data
+                .or(file.data)
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA)),
+            log: LevelFilter::from_str(&log).map_err(|_| {
+                anyhow::anyhow!(
+                    "log level {log:?} is unknown: use error, warn, info, debug or trace"
+                )
+            })?,
+            registry: RegistryConfig {
+                max_manifest_bytes: args
+                    .max_manifest_bytes
+                    .or(file.max_manifest_bytes)
+                    .unwrap_or(defaults.max_manifest_bytes),
+                upload_ttl: file
+                    .upload_ttl_secs
+                    .map_or(defaults.upload_ttl, Duration::from_secs),
+                automatic_mount: file.automatic_mount.unwrap_or(defaults.automatic_mount),
+            },
+        })
+    }
+}
+
+fn read_config(path: Option<&Path>) -> anyhow::Result<FileConfig> {
+    let Some(path) = path else {
+        return Ok(FileConfig::default());
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the config file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("parsing the config file {}", path.display()))
+}
+
+/// Runs the registry until SIGTERM or Ctrl-C, then lets in-flight requests finish.
+pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let file = read_config(args.config.as_deref())?;
+    let settings = Settings::resolve(args, file)?;
+    tracing_subscriber::fmt()
+        .with_max_level(settings.log)
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(serve(settings))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let (blobs, meta) = store::open_embedded(&settings.data)
+        .await
+        .with_context(|| format!("opening the data folder {}", settings.data.display()))?;
+    let app = registry::router(Registry::new(blobs, meta, settings.registry));
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("listening on {}", settings.listen))?;
+    tracing::info!(
+        listen = %listener.local_addr()?,
+        data = %settings.data.display(),
+        "hallmark registry serving"
+    );
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving")?;
+    tracing::info!("stopped: in-flight requests finished");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM, whichever comes first.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => tracing::info!("interrupted: finishing in-flight requests"),
+        () = terminate => tracing::info!("SIGTERM: finishing in-flight requests"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args() -> ServeArgs {
+        ServeArgs {
+            listen: None,
+            data: None,
+            config: None,
+            max_manifest_bytes: None,
+            log: None,
+        }
+    }
+
+    #[test]
+    fn defaults_apply_when_nothing_is_set() {
+        let settings = Settings::resolve(args(), FileConfig::default()).unwrap();
+        assert_eq!(settings.listen.to_string(), DEFAULT_LISTEN);
+        assert_eq!(settings.data, PathBuf::from(DEFAULT_DATA));
+        assert_eq!(settings.log, LevelFilter::INFO);
+        assert_eq!(settings.registry, RegistryConfig::default());
+    }
+
+    #[test]
+    fn flags_beat_the_file_and_the_file_beats_defaults() {
+        let file: FileConfig = toml::from_str(
+            "listen = \"127.0.0.1:6000\"\ndata = \"/srv/data\"\nmax-manifest-bytes = 100\n\
+             upload-ttl-secs = 60\nautomatic-mount = false\nlog = \"debug\"\n",
+        )
+        .unwrap();
+        let mut flags = args();
+        flags.listen = Some("127.0.0.1:7000".parse().unwrap());
+        let settings = Settings::resolve(flags, file).unwrap();
+        assert_eq!(settings.listen.to_string(), "127.0.0.1:7000");
+        assert_eq!(settings.data, PathBuf::from("/srv/data"));
+        assert_eq!(settings.log, LevelFilter::DEBUG);
+        assert_eq!(settings.registry.max_manifest_bytes, 100);
+        assert_eq!(settings.registry.upload_ttl, Duration::from_secs(60));
+        assert!(!settings.registry.automatic_mount);
+    }
+
+    #[test]
+    fn unknown_keys_and_levels_are_refused() {
+        assert!(toml::from_str::<FileConfig>("listn = \"x\"").is_err());
+        let mut flags = args();
+        flags.log = Some("loud".into());
+        assert!(Settings::resolve(flags, FileConfig::default()).is_err());
+    }
+}

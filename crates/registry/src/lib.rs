@@ -1,0 +1,86 @@
+//! Hallmark's registry: the OCI Distribution 1.1 API (and the Docker Registry v2 API it grew
+//! from) over the [`store`] traits, as an [`axum::Router`].
+//!
+//! The layers follow trow's: [`router`] parses each request path into a route and hands it,
+//! in one line per endpoint, to a service method on [`Registry`]; services speak to the
+//! [`store::BlobStore`] and [`store::MetaStore`] traits and never to files or SQL. Errors carry
+//! an [`oci::ErrorCode`], whose one table decides the status. Blob bodies stream through in
+//! large chunks both ways; no blob is ever held in memory whole.
+
+#![deny(missing_docs)]
+
+mod body;
+mod error;
+mod manifest;
+mod metrics;
+mod name;
+mod route;
+mod routes;
+mod service;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use store::{BlobStore, MetaStore};
+
+pub use error::RegistryError;
+pub use metrics::Metrics;
+pub use name::{Reference, RepositoryName, MAX_NAME_LEN};
+pub use route::Route;
+pub use routes::router;
+
+/// The registry's limits and policies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistryConfig {
+    /// The largest manifest accepted on PUT, in bytes.
+    pub max_manifest_bytes: usize,
+    /// How long an upload session stays usable after it starts.
+    pub upload_ttl: Duration,
+    /// Whether `POST …/blobs/uploads/?mount=<digest>` without `from` mounts a blob that any
+    /// repository has (the spec's automatic content discovery).
+    pub automatic_mount: bool,
+}
+
+impl Default for RegistryConfig {
+    fn default() -> Self {
+        Self {
+            max_manifest_bytes: 4 << 20,
+            upload_ttl: Duration::from_secs(24 * 60 * 60),
+            automatic_mount: true,
+        }
+    }
+}
+
+/// The registry's state: its stores, limits and metrics, shared by every request.
+#[derive(Debug)]
+pub struct Registry<B, M> {
+    blobs: B,
+    meta: M,
+    config: RegistryConfig,
+    metrics: Arc<Metrics>,
+}
+
+impl<B: BlobStore, M: MetaStore> Registry<B, M> {
+    /// A registry over `blobs` and `meta`.
+    pub fn new(blobs: B, meta: M, config: RegistryConfig) -> Self {
+        Self {
+            blobs,
+            meta,
+            config,
+            metrics: Arc::new(Metrics::default()),
+        }
+    }
+
+    /// The counters `/metrics` reports.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+}
+
+/// The current time in Unix milliseconds, the unit the metadata store records.
+fn now_ms() -> i64 {
+    let since_epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
+}

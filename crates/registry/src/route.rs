@@ -1,0 +1,148 @@
+//! Which endpoint a request path names.
+//!
+//! Repository names contain slashes (`library/python`, `a/b/c`), which routers that match one
+//! segment per parameter cannot express, so the path is read from its end: every endpoint
+//! ends in a fixed suffix (`/manifests/<ref>`, `/blobs/uploads/<id>`, `/tags/list`, …) and
+//! whatever comes before it is the name.
+
+use crate::error::RegistryError;
+use crate::name::RepositoryName;
+
+/// An endpoint of the distribution API, with the raw path parameters it carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// `/v2/`: the version check.
+    Base,
+    /// `/v2/_catalog`.
+    Catalog,
+    /// `/v2/<name>/manifests/<reference>`.
+    Manifest(RepositoryName, String),
+    /// `/v2/<name>/blobs/<digest>`.
+    Blob(RepositoryName, String),
+    /// `/v2/<name>/blobs/uploads/`: starting an upload.
+    Uploads(RepositoryName),
+    /// `/v2/<name>/blobs/uploads/<id>`: an upload in progress.
+    Upload(RepositoryName, String),
+    /// `/v2/<name>/tags/list`.
+    Tags(RepositoryName),
+    /// `/v2/<name>/referrers/<digest>`.
+    Referrers(RepositoryName, String),
+}
+
+impl Route {
+    /// The endpoint `path` names: `Ok(None)` when it names none, and an error when it names
+    /// one but with an invalid repository name.
+    pub fn parse(path: &str) -> Result<Option<Self>, RegistryError> {
+        let Some(rest) = path.strip_prefix("/v2/") else {
+            return Ok((path == "/v2").then_some(Self::Base));
+        };
+        match rest {
+            "" => return Ok(Some(Self::Base)),
+            "_catalog" => return Ok(Some(Self::Catalog)),
+            _ => {}
+        }
+        let segments: Vec<&str> = rest.split('/').collect();
+        let route = match segments.as_slice() {
+            [name @ .., "blobs", "uploads", ""] | [name @ .., "blobs", "uploads"] => {
+                with_name(name, Self::Uploads)?
+            }
+            [name @ .., "blobs", "uploads", id] => {
+                with_name(name, |n| Self::Upload(n, (*id).to_owned()))?
+            }
+            [name @ .., "blobs", digest] => {
+                with_name(name, |n| Self::Blob(n, (*digest).to_owned()))?
+            }
+            [name @ .., "manifests", reference] => {
+                with_name(name, |n| Self::Manifest(n, (*reference).to_owned()))?
+            }
+            [name @ .., "tags", "list"] => with_name(name, Self::Tags)?,
+            [name @ .., "referrers", digest] => {
+                with_name(name, |n| Self::Referrers(n, (*digest).to_owned()))?
+            }
+            _ => None,
+        };
+        Ok(route)
+    }
+
+    /// A short, bounded label for metrics and logs.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Base => "base",
+            Self::Catalog => "catalog",
+            Self::Manifest(..) => "manifest",
+            Self::Blob(..) => "blob",
+            Self::Uploads(_) | Self::Upload(..) => "upload",
+            Self::Tags(_) => "tags",
+            Self::Referrers(..) => "referrers",
+        }
+    }
+}
+
+/// Builds the route when there is a name before the suffix; an empty name or an empty last
+/// parameter means the path names no endpoint at all.
+fn with_name(
+    name: &[&str],
+    build: impl FnOnce(RepositoryName) -> Route,
+) -> Result<Option<Route>, RegistryError> {
+    if name.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(build(RepositoryName::parse(&name.join("/"))?)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(s: &str) -> RepositoryName {
+        RepositoryName::parse(s).unwrap()
+    }
+
+    #[test]
+    fn paths_are_read_from_their_end() {
+        let cases = [
+            ("/v2/", Some(Route::Base)),
+            ("/v2", Some(Route::Base)),
+            ("/v2/_catalog", Some(Route::Catalog)),
+            (
+                "/v2/a/b/c/manifests/latest",
+                Some(Route::Manifest(name("a/b/c"), "latest".into())),
+            ),
+            (
+                "/v2/python/manifests/3",
+                Some(Route::Manifest(name("python"), "3".into())),
+            ),
+            (
+                "/v2/x/manifests/y/manifests/z",
+                Some(Route::Manifest(name("x/manifests/y"), "z".into())),
+            ),
+            ("/v2/a/b/blobs/uploads/", Some(Route::Uploads(name("a/b")))),
+            ("/v2/a/b/blobs/uploads", Some(Route::Uploads(name("a/b")))),
+            (
+                "/v2/a/blobs/uploads/abc",
+                Some(Route::Upload(name("a"), "abc".into())),
+            ),
+            (
+                "/v2/a/blobs/sha256:00",
+                Some(Route::Blob(name("a"), "sha256:00".into())),
+            ),
+            ("/v2/a/tags/list", Some(Route::Tags(name("a")))),
+            (
+                "/v2/a/referrers/d",
+                Some(Route::Referrers(name("a"), "d".into())),
+            ),
+            ("/v2/manifests/x", None),
+            ("/v2/a/b", None),
+            ("/metrics", None),
+        ];
+        for (path, expected) in cases {
+            assert_eq!(Route::parse(path).unwrap(), expected, "{path}");
+        }
+    }
+
+    #[test]
+    fn a_bad_name_on_a_known_endpoint_is_name_invalid() {
+        let error = Route::parse("/v2/Upper/manifests/x").unwrap_err();
+        assert_eq!(error.code(), oci::ErrorCode::NameInvalid);
+    }
+}

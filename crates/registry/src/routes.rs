@@ -1,0 +1,129 @@
+//! The HTTP surface: one dispatcher maps each (method, route) to a service call in one line,
+//! and one middleware layer logs, counts and stamps every response.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use oci::ErrorCode;
+use store::{BlobStore, MetaStore};
+
+use crate::error::RegistryError;
+use crate::metrics::Metrics;
+use crate::route::Route;
+use crate::service::{version_check, Query};
+use crate::Registry;
+
+const API_VERSION: HeaderName = HeaderName::from_static("docker-distribution-api-version");
+
+/// Which route answered, for the metrics layer.
+#[derive(Debug, Clone, Copy)]
+struct RouteLabel(&'static str);
+
+/// The registry's HTTP application: the distribution API under `/v2/` and Prometheus metrics
+/// at `/metrics`.
+pub fn router<B, M>(registry: Registry<B, M>) -> Router
+where
+    B: BlobStore + 'static,
+    M: MetaStore + 'static,
+{
+    let metrics = registry.metrics.clone();
+    let registry = Arc::new(registry);
+    Router::new()
+        .route("/metrics", get(render_metrics))
+        .with_state(metrics.clone())
+        .fallback(dispatch::<B, M>)
+        .with_state(registry)
+        .layer(middleware::from_fn_with_state(metrics, observe))
+}
+
+async fn render_metrics(State(metrics): State<Arc<Metrics>>) -> Response {
+    let mut response = metrics.render().into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4"),
+    );
+    response.extensions_mut().insert(RouteLabel("metrics"));
+    response
+}
+
+async fn dispatch<B, M>(State(registry): State<Arc<Registry<B, M>>>, request: Request) -> Response
+where
+    B: BlobStore + 'static,
+    M: MetaStore + 'static,
+{
+    let (parts, body) = request.into_parts();
+    let route = match Route::parse(parts.uri.path()) {
+        Ok(Some(route)) => route,
+        Ok(None) => return not_found(),
+        Err(error) => return error.into_response(),
+    };
+    let label = route.label();
+    let query = Query::parse(parts.uri.query());
+    let (method, headers, r) = (&parts.method, &parts.headers, &*registry);
+    let head = method == Method::HEAD;
+    let result = match (method.clone(), route) {
+        (Method::GET | Method::HEAD, Route::Base) => version_check(),
+        (Method::GET, Route::Catalog) => r.catalog(&query).await,
+        (Method::GET | Method::HEAD, Route::Manifest(n, re)) => {
+            r.get_manifest(&n, &re, headers, head).await
+        }
+        (Method::PUT, Route::Manifest(n, re)) => r.put_manifest(&n, &re, headers, body).await,
+        (Method::DELETE, Route::Manifest(n, re)) => r.delete_manifest(&n, &re).await,
+        (Method::GET | Method::HEAD, Route::Blob(n, d)) => r.get_blob(&n, &d, headers, head).await,
+        (Method::DELETE, Route::Blob(n, d)) => r.delete_blob(&n, &d).await,
+        (Method::POST, Route::Uploads(n)) => r.start_upload(&n, &query, body).await,
+        (Method::GET, Route::Upload(n, id)) => r.upload_status(&n, &id).await,
+        (Method::PATCH, Route::Upload(n, id)) => r.patch_upload(&n, &id, headers, body).await,
+        (Method::PUT, Route::Upload(n, id)) => {
+            r.finish_upload(&n, &id, &query, headers, body).await
+        }
+        (Method::DELETE, Route::Upload(n, id)) => r.cancel_upload(&n, &id).await,
+        (Method::GET, Route::Tags(n)) => r.list_tags(&n, &query).await,
+        (Method::GET, Route::Referrers(n, d)) => r.referrers(&n, &d, &query).await,
+        (method, _) => Err(RegistryError::new(
+            ErrorCode::Unsupported,
+            format!("{method} is not supported on {}", parts.uri.path()),
+        )),
+    };
+    let mut response = result.unwrap_or_else(IntoResponse::into_response);
+    response.extensions_mut().insert(RouteLabel(label));
+    response
+}
+
+/// A path outside the API: no spec error code applies, so a bare 404.
+fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, Body::empty()).into_response()
+}
+
+/// Logs and counts each request and marks every response as the v2 API's.
+async fn observe(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let mut response = next.run(request).await;
+    let route = response
+        .extensions()
+        .get::<RouteLabel>()
+        .map_or("unknown", |label| label.0);
+    let status = response.status().as_u16();
+    metrics.record_request(route, method.as_str(), status);
+    tracing::info!(
+        %method,
+        path,
+        status,
+        route,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "request"
+    );
+    response
+        .headers_mut()
+        .insert(API_VERSION, HeaderValue::from_static("registry/2.0"));
+    response
+}

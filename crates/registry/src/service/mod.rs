@@ -1,0 +1,77 @@
+//! The services behind the routes: each endpoint's logic over the store traits, answering with
+//! a response or a [`RegistryError`].
+
+mod blobs;
+mod listing;
+mod manifests;
+mod uploads;
+
+pub(crate) use listing::version_check;
+
+use axum::body::Body;
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::response::Response;
+
+use crate::error::RegistryError;
+
+/// The header that tells clients which digest the response is about.
+pub(crate) const DOCKER_CONTENT_DIGEST: HeaderName =
+    HeaderName::from_static("docker-content-digest");
+
+/// The query parameters of a request, in order.
+#[derive(Debug, Default)]
+pub(crate) struct Query(Vec<(String, String)>);
+
+impl Query {
+    /// Parses a query string; a malformed one is taken as empty, as no parameter is required
+    /// everywhere and the endpoints that need one say so.
+    pub(crate) fn parse(query: Option<&str>) -> Self {
+        Self(
+            query
+                .and_then(|q| serde_urlencoded::from_str(q).ok())
+                .unwrap_or_default(),
+        )
+    }
+
+    /// The first value of `key`.
+    pub(crate) fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A response with `status`, `headers` and `body`; headers whose value cannot be sent are
+/// skipped (every value here is built from validated names and digests, so none is).
+pub(crate) fn respond(
+    status: StatusCode,
+    headers: &[(HeaderName, &str)],
+    body: Body,
+) -> Result<Response, RegistryError> {
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    let map = response.headers_mut();
+    for (name, value) in headers {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            map.insert(name.clone(), value);
+        }
+    }
+    Ok(response)
+}
+
+/// A JSON body with its length, for the listing endpoints.
+pub(crate) fn json_response(
+    content_type: &str,
+    value: &serde_json::Value,
+    extra: &[(HeaderName, &str)],
+) -> Result<Response, RegistryError> {
+    let body = value.to_string();
+    let length = body.len().to_string();
+    let mut headers = vec![
+        (header::CONTENT_TYPE, content_type),
+        (header::CONTENT_LENGTH, length.as_str()),
+    ];
+    headers.extend_from_slice(extra);
+    respond(StatusCode::OK, &headers, Body::from(body))
+}

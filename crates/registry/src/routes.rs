@@ -114,7 +114,9 @@ async fn observe(State(metrics): State<Arc<Metrics>>, request: Request, next: Ne
         .map_or("unknown", |label| label.0);
     let status = response.status().as_u16();
     metrics.record_request(route, method.as_str(), status);
-    tracing::info!(
+    // Per-request lines are debug: at registry request rates they would cost more than
+    // serving; failures the registry causes are logged at error where they happen.
+    tracing::debug!(
         %method,
         path,
         status,

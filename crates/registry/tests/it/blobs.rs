@@ -15,14 +15,7 @@ async fn get_and_head_serve_the_blob_with_its_digest() {
     assert_eq!(reply.body, b"hello blob");
     assert_eq!(reply.header("docker-content-digest"), Some(digest.as_str()));
     assert_eq!(reply.header("content-length"), Some("10"));
-    let head = app
-        .send(
-            Method::HEAD,
-            &format!("/v2/a/b/blobs/{digest}"),
-            &[],
-            Body::empty(),
-        )
-        .await;
+    let head = app.head(&format!("/v2/a/b/blobs/{digest}")).await;
     head.expect(200, None);
     assert!(head.body.is_empty());
     assert_eq!(head.header("content-length"), Some("10"));
@@ -94,12 +87,10 @@ async fn delete_removes_the_blob_from_the_repository_at_once() {
     let app = App::new().await;
     let digest = app.push_blob("d", b"doomed").await;
     let path = format!("/v2/d/blobs/{digest}");
-    let reply = app.send(Method::DELETE, &path, &[], Body::empty()).await;
+    let reply = app.delete(&path).await;
     reply.expect(202, None);
     app.get(&path).await.expect(404, Some("BLOB_UNKNOWN"));
-    app.send(Method::DELETE, &path, &[], Body::empty())
-        .await
-        .expect(404, Some("BLOB_UNKNOWN"));
+    app.delete(&path).await.expect(404, Some("BLOB_UNKNOWN"));
 }
 
 #[tokio::test]

@@ -61,16 +61,9 @@ fn is_success(reply: &Reply) -> bool {
 
 /// POST for a session, then PUT the whole blob to it, as the suite's setup steps do.
 async fn post_put(app: &App, name: &str, content: &[u8]) -> Reply {
-    let reply = app
-        .send(
-            Method::POST,
-            &format!("/v2/{name}/blobs/uploads/"),
-            &[],
-            Body::empty(),
-        )
-        .await;
+    let reply = app.post(&format!("/v2/{name}/blobs/uploads/")).await;
     reply.expect(202, None);
-    let location = reply.header("location").unwrap();
+    let location = reply.location();
     let length = content.len().to_string();
     app.send(
         Method::PUT,
@@ -90,13 +83,7 @@ async fn put_manifest(app: &App, reference: &str, media_type: &str, payload: &[u
 }
 
 async fn delete(app: &App, path: &str) -> Reply {
-    app.send(
-        Method::DELETE,
-        &format!("/v2/{NAME}/{path}"),
-        &[],
-        Body::empty(),
-    )
-    .await
+    app.delete(&format!("/v2/{NAME}/{path}")).await
 }
 
 async fn send(app: &App, method: Method, path: &str, headers: &[(&str, &str)]) -> Reply {
@@ -198,200 +185,73 @@ async fn push() {
     let app = App::new().await;
     let f = Fixtures::new();
     let blob_a: Vec<u8> = (0..42u8).collect();
+    let octets = ("content-type", "application/octet-stream");
 
     // Streamed: one PATCH with the whole blob and no range, then a PUT with no body.
     let reply = send(&app, Method::POST, "blobs/uploads/", &[]).await;
     let reply = app
-        .send(
-            Method::PATCH,
-            reply.header("location").unwrap(),
-            &[("content-type", "application/octet-stream")],
-            blob_a.clone(),
-        )
+        .send(Method::PATCH, reply.location(), &[octets], blob_a.clone())
         .await;
     reply.expect(202, None);
-    let uri = format!(
-        "{}?digest={}",
-        reply.header("location").unwrap(),
-        sha256(&blob_a)
-    );
-    let reply = app
-        .send(
-            Method::PUT,
-            &uri,
-            &[("content-type", "application/octet-stream")],
-            Body::empty(),
-        )
-        .await;
+    let reply = finish(&app, &reply, &blob_a, &[octets]).await;
     reply.expect(201, None);
     assert!(reply.header("location").is_some());
 
     // Monolithic: POST with the digest and the blob, and POST then PUT.
-    send(
-        &app,
-        Method::GET,
-        &format!("blobs/{}", sha256(b"hello world")),
-        &[],
-    )
-    .await
-    .expect(404, None);
+    get_blob(&app, b"hello world").await.expect(404, None);
     let config1 = &f.configs[1];
+    let uri = format!("/v2/{NAME}/blobs/uploads/?digest={}", sha256(config1));
     let reply = app
-        .send(
-            Method::POST,
-            &format!("/v2/{NAME}/blobs/uploads/?digest={}", sha256(config1)),
-            &[("content-type", "application/octet-stream")],
-            config1.clone(),
-        )
+        .send(Method::POST, &uri, &[octets], config1.clone())
         .await;
     reply.expect(201, None);
     assert!(reply.header("location").is_some());
-    send(
-        &app,
-        Method::GET,
-        &format!("blobs/{}", sha256(config1)),
-        &[],
-    )
-    .await
-    .expect(200, None);
+    get_blob(&app, config1).await.expect(200, None);
     post_put(&app, NAME, config1).await.expect(201, None);
     post_put(&app, NAME, &f.layer).await.expect(201, None);
-    send(
-        &app,
-        Method::GET,
-        &format!("blobs/{}", sha256(&f.layer)),
-        &[],
-    )
-    .await
-    .expect(200, None);
+    get_blob(&app, &f.layer).await.expect(200, None);
 
     // Chunked, with an out-of-order chunk, a retried chunk and a status check on the way.
     let blob_b: Vec<u8> = (0..42u8).rev().collect();
     let (chunk1, chunk2) = blob_b.split_at(22);
     let range1 = format!("0-{}", chunk1.len() - 1);
     let range2 = format!("{}-{}", chunk1.len(), blob_b.len() - 1);
-    let len1 = chunk1.len().to_string();
-    let len2 = chunk2.len().to_string();
-    let chunk_headers = |length: &'static str, range: &'static str| {
-        [
-            ("content-type", "application/octet-stream"),
-            ("content-length", length),
-            ("content-range", range),
-        ]
-    };
-    let (len1, len2): (&'static str, &'static str) = (len1.leak(), len2.leak());
-    let (range1, range2): (&'static str, &'static str) = (range1.leak(), range2.leak());
+    let empty = [("content-length", "0")];
+    let reply = send(&app, Method::POST, "blobs/uploads/", &empty).await;
+    patch(&app, reply.location(), &range2, chunk2)
+        .await
+        .expect(416, None);
 
-    let reply = send(
-        &app,
-        Method::POST,
-        "blobs/uploads/",
-        &[("content-length", "0")],
-    )
-    .await;
-    let location = reply.header("location").unwrap().to_owned();
-    app.send(
-        Method::PATCH,
-        &location,
-        &chunk_headers(len2, range2),
-        chunk2.to_vec(),
-    )
-    .await
-    .expect(416, None);
-
-    let reply = send(
-        &app,
-        Method::POST,
-        "blobs/uploads/",
-        &[("content-length", "0")],
-    )
-    .await;
-    let first = reply.header("location").unwrap().to_owned();
-    let reply = app
-        .send(
-            Method::PATCH,
-            &first,
-            &chunk_headers(len1, range1),
-            chunk1.to_vec(),
-        )
-        .await;
+    let reply = send(&app, Method::POST, "blobs/uploads/", &empty).await;
+    let first = reply.location().to_owned();
+    let reply = patch(&app, &first, &range1, chunk1).await;
     reply.expect(202, None);
-    assert_eq!(reply.header("range"), Some(range1));
-    app.send(
-        Method::PATCH,
-        &first,
-        &chunk_headers(len1, range1),
-        chunk1.to_vec(),
-    )
-    .await
-    .expect(416, None);
+    assert_eq!(reply.header("range"), Some(range1.as_str()));
+    patch(&app, &first, &range1, chunk1).await.expect(416, None);
     let reply = app.get(&first).await;
     reply.expect(204, None);
     assert!(reply.header("location").is_some());
-    assert_eq!(reply.header("range"), Some(range1));
-    let reply = app
-        .send(
-            Method::PATCH,
-            reply.header("location").unwrap(),
-            &chunk_headers(len2, range2),
-            chunk2.to_vec(),
-        )
-        .await;
+    assert_eq!(reply.header("range"), Some(range1.as_str()));
+    let reply = patch(&app, reply.location(), &range2, chunk2).await;
     reply.expect(202, None);
-    let uri = format!(
-        "{}?digest={}",
-        reply.header("location").unwrap(),
-        sha256(&blob_b)
-    );
-    let reply = app
-        .send(
-            Method::PUT,
-            &uri,
-            &[
-                ("content-length", "0"),
-                ("content-type", "application/octet-stream"),
-            ],
-            Body::empty(),
-        )
-        .await;
-    reply.expect(201, None);
+    finish(&app, &reply, &blob_b, &[empty[0], octets])
+        .await
+        .expect(201, None);
 
     // Cross-repository mounts, into a single-segment namespace.
-    let dummy = sha256(b"hello world");
-    let reply = app
-        .send(
-            Method::POST,
-            &format!("/v2/{CROSSMOUNT}/blobs/uploads/?mount={dummy}"),
-            &[],
-            Body::empty(),
-        )
-        .await;
+    let reply = mount(&app, &format!("mount={}", sha256(b"hello world"))).await;
     reply.expect(202, None);
-    assert!(reply
-        .header("location")
-        .unwrap()
-        .starts_with(&format!("/v2/{CROSSMOUNT}/blobs/uploads/")));
+    let sessions = format!("/v2/{CROSSMOUNT}/blobs/uploads/");
+    assert!(reply.location().starts_with(&sessions));
     let digest_a = sha256(&blob_a);
-    let reply = app
-        .send(
-            Method::POST,
-            &format!("/v2/{CROSSMOUNT}/blobs/uploads/?mount={digest_a}&from={NAME}"),
-            &[],
-            Body::empty(),
-        )
-        .await;
+    let reply = mount(&app, &format!("mount={digest_a}&from={NAME}")).await;
     reply.expect(201, None);
     let mounted = format!("/v2/{CROSSMOUNT}/blobs/{digest_a}");
-    assert_eq!(reply.header("location"), Some(mounted.as_str()));
+    assert_eq!(reply.location(), mounted);
     app.get(&mounted).await.expect(200, None);
-    app.send(
-        Method::POST,
-        &format!("/v2/{CROSSMOUNT}/blobs/uploads/?mount={digest_a}"),
-        &[],
-        Body::empty(),
-    )
-    .await
-    .expect(201, None);
+    mount(&app, &format!("mount={digest_a}"))
+        .await
+        .expect(201, None);
 
     // Manifests: four tags of one manifest, and one with no layers and no mediaType field.
     send(&app, Method::GET, "manifests/.INVALID_MANIFEST_NAME", &[])
@@ -411,16 +271,12 @@ async fn push() {
     .unwrap();
     let reply = put_manifest(&app, "emptylayer", OCI_MANIFEST, &empty_layers).await;
     reply.expect(201, None);
-    let location = reply.header("location").unwrap().to_owned();
+    let location = reply.location().to_owned();
     let accept = [("accept", OCI_MANIFEST)];
-    send(
-        &app,
-        Method::GET,
-        &format!("manifests/{}", sha256(&f.manifests[1])),
-        &accept,
-    )
-    .await
-    .expect(200, None);
+    let path = format!("manifests/{}", sha256(&f.manifests[1]));
+    send(&app, Method::GET, &path, &accept)
+        .await
+        .expect(200, None);
 
     for path in [
         format!("manifests/{}", sha256(&f.manifests[1])),
@@ -431,6 +287,34 @@ async fn push() {
         assert!(is_success(&delete(&app, &path).await), "{path}");
     }
     app.get(&location).await.expect(404, None);
+}
+
+/// `PUT <location of reply>?digest=<digest of content>` with no body: closes an upload.
+async fn finish(app: &App, reply: &Reply, content: &[u8], headers: &[(&str, &str)]) -> Reply {
+    let uri = format!("{}?digest={}", reply.location(), sha256(content));
+    app.send(Method::PUT, &uri, headers, Body::empty()).await
+}
+
+/// A chunk with its `Content-Range` and `Content-Length`.
+async fn patch(app: &App, location: &str, range: &str, chunk: &[u8]) -> Reply {
+    let length = chunk.len().to_string();
+    let headers = [
+        ("content-type", "application/octet-stream"),
+        ("content-length", length.as_str()),
+        ("content-range", range),
+    ];
+    app.send(Method::PATCH, location, &headers, chunk.to_vec())
+        .await
+}
+
+async fn mount(app: &App, query: &str) -> Reply {
+    app.post(&format!("/v2/{CROSSMOUNT}/blobs/uploads/?{query}"))
+        .await
+}
+
+async fn get_blob(app: &App, content: &[u8]) -> Reply {
+    app.get(&format!("/v2/{NAME}/blobs/{}", sha256(content)))
+        .await
 }
 
 #[tokio::test]

@@ -83,9 +83,7 @@ async fn malformed_digests_are_400_never_500() {
 #[tokio::test]
 async fn unsupported_methods_and_unknown_paths() {
     let app = App::new().await;
-    let reply = app
-        .send(Method::POST, "/v2/a/manifests/latest", &[], Body::empty())
-        .await;
+    let reply = app.post("/v2/a/manifests/latest").await;
     reply.expect(405, Some("UNSUPPORTED"));
     let reply = app
         .send(Method::PATCH, "/v2/a/tags/list", &[], Body::empty())

@@ -38,6 +38,11 @@ impl Reply {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
+    /// The `Location` header, which the reply must have.
+    pub fn location(&self) -> &str {
+        self.header("location").expect("a Location header")
+    }
+
     pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body).expect("a JSON body")
     }
@@ -106,6 +111,18 @@ impl App {
 
     pub async fn get(&self, uri: &str) -> Reply {
         self.send(Method::GET, uri, &[], Body::empty()).await
+    }
+
+    pub async fn head(&self, uri: &str) -> Reply {
+        self.send(Method::HEAD, uri, &[], Body::empty()).await
+    }
+
+    pub async fn post(&self, uri: &str) -> Reply {
+        self.send(Method::POST, uri, &[], Body::empty()).await
+    }
+
+    pub async fn delete(&self, uri: &str) -> Reply {
+        self.send(Method::DELETE, uri, &[], Body::empty()).await
     }
 
     /// Pushes `content` monolithically into `name`, returning its digest.

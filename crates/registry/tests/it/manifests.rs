@@ -20,6 +20,13 @@ fn index(children: &[(&str, &oci::Digest)]) -> Vec<u8> {
     .unwrap()
 }
 
+/// The same manifest with another `mediaType`.
+fn with_media_type(payload: &[u8], media_type: &str) -> Vec<u8> {
+    let mut manifest: serde_json::Value = serde_json::from_slice(payload).unwrap();
+    manifest["mediaType"] = media_type.into();
+    serde_json::to_vec(&manifest).unwrap()
+}
+
 #[tokio::test]
 async fn pulls_by_tag_and_digest_return_the_exact_bytes() {
     let app = App::new().await;
@@ -33,12 +40,7 @@ async fn pulls_by_tag_and_digest_return_the_exact_bytes() {
         assert_eq!(reply.header("content-type"), Some(OCI_MANIFEST));
         assert_eq!(reply.header("docker-content-digest"), Some(digest.as_str()));
         let head = app
-            .send(
-                Method::HEAD,
-                &format!("/v2/team/app/manifests/{reference}"),
-                &[],
-                Body::empty(),
-            )
+            .head(&format!("/v2/team/app/manifests/{reference}"))
             .await;
         head.expect(200, None);
         assert!(head.body.is_empty());
@@ -190,9 +192,7 @@ async fn indexes_docker_types_and_manifests_without_layers() {
         .await
         .expect(201, None);
     // A Docker schema 2 manifest keeps its type.
-    let mut docker: serde_json::Value = serde_json::from_slice(&bare).unwrap();
-    docker["mediaType"] = DOCKER_MANIFEST.into();
-    let docker = serde_json::to_vec(&docker).unwrap();
+    let docker = with_media_type(&bare, DOCKER_MANIFEST);
     app.push_manifest("i", "docker", DOCKER_MANIFEST, &docker)
         .await
         .expect(201, None);
@@ -207,9 +207,7 @@ async fn indexes_docker_types_and_manifests_without_layers() {
     app.push_manifest("i", "multi", OCI_INDEX, &oci_index)
         .await
         .expect(201, None);
-    let mut list: serde_json::Value = serde_json::from_slice(&oci_index).unwrap();
-    list["mediaType"] = DOCKER_LIST.into();
-    let list = serde_json::to_vec(&list).unwrap();
+    let list = with_media_type(&oci_index, DOCKER_LIST);
     app.push_manifest("i", "list", DOCKER_LIST, &list)
         .await
         .expect(201, None);
@@ -219,9 +217,7 @@ async fn indexes_docker_types_and_manifests_without_layers() {
     );
     // A listed child cannot go while an index holds it.
     let child = format!("/v2/i/manifests/{}", sha256(&bare));
-    app.send(Method::DELETE, &child, &[], Body::empty())
-        .await
-        .expect(403, Some("DENIED"));
+    app.delete(&child).await.expect(403, Some("DENIED"));
 }
 
 #[tokio::test]
@@ -264,23 +260,19 @@ async fn deletes_by_tag_and_by_digest() {
     .await
     .expect(201, None);
     // A tag goes alone; the manifest stays under its digest and other tags.
-    app.send(Method::DELETE, "/v2/del/manifests/v1", &[], Body::empty())
-        .await
-        .expect(202, None);
+    app.delete("/v2/del/manifests/v1").await.expect(202, None);
     app.get("/v2/del/manifests/v1")
         .await
         .expect(404, Some("MANIFEST_UNKNOWN"));
     app.get("/v2/del/manifests/v2").await.expect(200, None);
     // The digest takes the manifest and its remaining tags, at once.
     let path = format!("/v2/del/manifests/{digest}");
-    app.send(Method::DELETE, &path, &[], Body::empty())
-        .await
-        .expect(202, None);
+    app.delete(&path).await.expect(202, None);
     app.get(&path).await.expect(404, Some("MANIFEST_UNKNOWN"));
     app.get("/v2/del/manifests/v2")
         .await
         .expect(404, Some("MANIFEST_UNKNOWN"));
-    app.send(Method::DELETE, &path, &[], Body::empty())
+    app.delete(&path)
         .await
         .expect(404, Some("MANIFEST_UNKNOWN"));
 }

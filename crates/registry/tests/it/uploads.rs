@@ -9,18 +9,11 @@ use crate::{sha256, App, Reply};
 
 /// Starts an upload in `name` and returns its location.
 async fn start(app: &App, name: &str) -> String {
-    let reply = app
-        .send(
-            Method::POST,
-            &format!("/v2/{name}/blobs/uploads/"),
-            &[],
-            Body::empty(),
-        )
-        .await;
+    let reply = app.post(&format!("/v2/{name}/blobs/uploads/")).await;
     reply.expect(202, None);
     assert_eq!(reply.header("range"), Some("0-0"));
     assert!(reply.header("docker-upload-uuid").is_some());
-    reply.header("location").unwrap().to_owned()
+    reply.location().to_owned()
 }
 
 async fn patch(app: &App, location: &str, range: Option<&str>, chunk: &[u8]) -> Reply {
@@ -165,9 +158,7 @@ async fn cancel_and_foreign_or_bogus_sessions_are_unknown() {
     app.get("/v2/x/blobs/uploads/not..an..id")
         .await
         .expect(404, Some("BLOB_UPLOAD_UNKNOWN"));
-    let reply = app
-        .send(Method::DELETE, &location, &[], Body::empty())
-        .await;
+    let reply = app.delete(&location).await;
     reply.expect(204, None);
     app.get(&location)
         .await
@@ -175,7 +166,7 @@ async fn cancel_and_foreign_or_bogus_sessions_are_unknown() {
     patch(&app, &location, None, b"more")
         .await
         .expect(404, Some("BLOB_UPLOAD_UNKNOWN"));
-    app.send(Method::DELETE, &location, &[], Body::empty())
+    app.delete(&location)
         .await
         .expect(404, Some("BLOB_UPLOAD_UNKNOWN"));
 }
@@ -186,12 +177,9 @@ async fn mounts_from_a_named_repository_or_automatically() {
     let digest = app.push_blob("source", b"shared layer").await;
     // From a repository that has it: 201 and the blob is there at once.
     let reply = app
-        .send(
-            Method::POST,
-            &format!("/v2/target/blobs/uploads/?mount={digest}&from=source"),
-            &[],
-            Body::empty(),
-        )
+        .post(&format!(
+            "/v2/target/blobs/uploads/?mount={digest}&from=source"
+        ))
         .await;
     reply.expect(201, None);
     let blob = format!("/v2/target/blobs/{digest}");
@@ -199,27 +187,17 @@ async fn mounts_from_a_named_repository_or_automatically() {
     app.get(&blob).await.expect(200, None);
     // From a repository that lacks it: an upload session instead.
     let reply = app
-        .send(
-            Method::POST,
-            &format!("/v2/third/blobs/uploads/?mount={digest}&from=nowhere"),
-            &[],
-            Body::empty(),
-        )
+        .post(&format!(
+            "/v2/third/blobs/uploads/?mount={digest}&from=nowhere"
+        ))
         .await;
     reply.expect(202, None);
-    assert!(reply
-        .header("location")
-        .unwrap()
-        .starts_with("/v2/third/blobs/uploads/"));
+    assert!(reply.location().starts_with("/v2/third/blobs/uploads/"));
     // Without from, a blob anyone has is mounted; an unknown one starts a session.
     let auto = format!("/v2/fourth/blobs/uploads/?mount={digest}");
-    app.send(Method::POST, &auto, &[], Body::empty())
-        .await
-        .expect(201, None);
+    app.post(&auto).await.expect(201, None);
     let unknown = format!("/v2/fourth/blobs/uploads/?mount={}", sha256(b"nobody"));
-    app.send(Method::POST, &unknown, &[], Body::empty())
-        .await
-        .expect(202, None);
+    app.post(&unknown).await.expect(202, None);
 }
 
 #[tokio::test]
@@ -231,7 +209,5 @@ async fn automatic_mounts_can_be_turned_off() {
     let app = App::with_config(config).await;
     let digest = app.push_blob("source", b"layer").await;
     let auto = format!("/v2/other/blobs/uploads/?mount={digest}");
-    app.send(Method::POST, &auto, &[], Body::empty())
-        .await
-        .expect(202, None);
+    app.post(&auto).await.expect(202, None);
 }

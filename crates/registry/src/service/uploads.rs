@@ -247,10 +247,14 @@ fn chunk_start(headers: &HeaderMap, committed: u64) -> Option<u64> {
     consistent.then_some(start)
 }
 
-/// `start-end`, as the distribution spec writes it, or HTTP's `bytes start-end/total`.
+/// `start-end`, as the distribution spec writes it, or HTTP's `bytes start-end/total` (and
+/// the `bytes=start-end` some clients send).
 fn parse_content_range(value: &str) -> Option<(u64, u64)> {
     let value = value.trim();
-    let value = value.strip_prefix("bytes ").unwrap_or(value);
+    let value = value
+        .strip_prefix("bytes ")
+        .or_else(|| value.strip_prefix("bytes="))
+        .unwrap_or(value);
     let value = value.split('/').next()?;
     let (start, end) = value.split_once('-')?;
     Some((start.trim().parse().ok()?, end.trim().parse().ok()?))
@@ -337,6 +341,7 @@ mod tests {
         assert_eq!(chunk_start(&HeaderMap::new(), 7), Some(7));
         assert_eq!(chunk_start(&headers("7-9", "3"), 7), Some(7));
         assert_eq!(chunk_start(&headers("bytes 7-9/*", "3"), 7), Some(7));
+        assert_eq!(chunk_start(&headers("bytes=7-9", "3"), 7), Some(7));
         assert_eq!(chunk_start(&headers("0-9", "10"), 7), None);
         assert_eq!(chunk_start(&headers("7-9", "4"), 7), None);
         assert_eq!(chunk_start(&headers("9-7", "3"), 9), None);

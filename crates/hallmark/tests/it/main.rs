@@ -1,5 +1,8 @@
 //! End-to-end tests of the `hallmark` binary.
 
+mod crash_recovery;
 mod graph;
 mod lint_docs;
 mod list_cat;
+mod registry_clients;
+mod server;

@@ -6,17 +6,30 @@ use std::net::SocketAddr;
 use registry::{Registry, RegistryConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 
 use crate::sha256;
 
-async fn serve() -> (SocketAddr, tempfile::TempDir) {
+/// A server on a free port that stops, gracefully, when `stop` fires or is dropped; the
+/// returned handle finishes when it has stopped.
+async fn serve_until(
+    stop: oneshot::Receiver<()>,
+) -> (SocketAddr, tempfile::TempDir, JoinHandle<()>) {
     let data = tempfile::tempdir().unwrap();
     let (blobs, meta) = store::open_embedded(data.path()).await.unwrap();
     let app = registry::router(Registry::new(blobs, meta, RegistryConfig::default()));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (address, data)
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stop.await;
+            })
+            .await
+            .unwrap()
+    });
+    (address, data, server)
 }
 
 /// One HTTP/1.1 exchange on a fresh connection; returns the head and the body bytes.
@@ -58,7 +71,8 @@ fn dechunk(head: &str, body: Vec<u8>) -> Vec<u8> {
 
 #[tokio::test]
 async fn blobs_and_heads_over_a_socket_and_the_metrics_they_leave() {
-    let (address, _data) = serve().await;
+    let (_stop, stop) = oneshot::channel();
+    let (address, _data, _server) = serve_until(stop).await;
     let content: Vec<u8> = (0..2 * 1024 * 1024 + 5).map(|i| (i % 253) as u8).collect();
     let digest = sha256(&content);
     let (head, _) = exchange(
@@ -104,4 +118,36 @@ async fn blobs_and_heads_over_a_socket_and_the_metrics_they_leave() {
     };
     assert!(counter("hallmark_http_received_bytes_total") >= content.len() as u64);
     assert!(counter("hallmark_http_sent_bytes_total") >= content.len() as u64);
+}
+
+#[tokio::test]
+async fn a_graceful_stop_lets_an_upload_in_flight_finish() {
+    let (stop, stopped) = oneshot::channel();
+    let (address, _data, server) = serve_until(stopped).await;
+    let (head, _) = exchange(address, "POST", "/v2/g/blobs/uploads/", b"").await;
+    let location = head
+        .lines()
+        .find_map(|l| l.strip_prefix("location: "))
+        .unwrap()
+        .to_owned();
+
+    // Half the chunk is sent, the server is told to stop, then the rest follows.
+    let mut stream = TcpStream::connect(address).await.unwrap();
+    let request = format!(
+        "PATCH {location} HTTP/1.1\r\nhost: {address}\r\ncontent-length: 10\r\nconnection: close\r\n\r\n01234"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    stop.send(()).unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert!(
+        !server.is_finished(),
+        "the server stopped with a request in flight"
+    );
+    stream.write_all(b"56789").await.unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).await.unwrap();
+    assert!(reply.starts_with("HTTP/1.1 202"), "{reply}");
+    assert!(reply.to_lowercase().contains("range: 0-9"), "{reply}");
+    server.await.unwrap();
 }

@@ -77,6 +77,13 @@ fn patch(server: &Server, location: &str, blob: &[u8], start: usize) -> crate::s
     )
 }
 
+/// POST: a new upload session; returns its location.
+fn start_upload(server: &Server, repo: &str) -> String {
+    let started = server.send("POST", &format!("/v2/{repo}/blobs/uploads/"), &[], b"");
+    assert_eq!(started.status, 202, "{started:?}");
+    started.location()
+}
+
 fn with_digest(location: &str, digest: &str) -> String {
     let separator = if location.contains('?') { '&' } else { '?' };
     format!("{location}{separator}digest={digest}")
@@ -90,9 +97,7 @@ fn a_chunked_upload_killed_mid_chunk_resumes_from_the_reported_range() {
     let blob = content(24 * MIB, 1);
     let server = Server::start(&data);
 
-    let started = server.send("POST", &format!("/v2/{repo}/blobs/uploads/"), &[], b"");
-    assert_eq!(started.status, 202, "{started:?}");
-    let first = patch(&server, &started.location(), &blob[..8 * MIB], 0);
+    let first = patch(&server, &start_upload(&server, repo), &blob[..8 * MIB], 0);
     assert_eq!(first.status, 202, "{first:?}");
     assert_eq!(first.header("range"), Some(&*format!("0-{}", 8 * MIB - 1)));
     let location = first.location();
@@ -157,9 +162,7 @@ fn a_publish_killed_midway_leaves_nothing_half_visible() {
     // The closing PUT of a POST-then-PUT upload, killed once all its body is sent: the server
     // is then hashing, syncing or renaming, or has just finished.
     let server = Server::start(&data);
-    let started = server.send("POST", &format!("/v2/{repo}/blobs/uploads/"), &[], b"");
-    assert_eq!(started.status, 202, "{started:?}");
-    let put = with_digest(&started.location(), &sha256(&whole));
+    let put = with_digest(&start_upload(&server, repo), &sha256(&whole));
     let mut stream = server.open("PUT", &put, &[], whole.len() as u64).unwrap();
     stream.write_all(&whole).unwrap();
     server.kill();

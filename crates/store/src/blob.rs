@@ -7,6 +7,7 @@ use std::io;
 use std::ops::Range;
 use std::path::PathBuf;
 use std::pin::Pin;
+use std::time::SystemTime;
 
 use oci::{Digest, DigestError};
 use tokio::io::AsyncRead;
@@ -218,6 +219,26 @@ pub trait BlobStore: Send + Sync {
     /// Every stored blob, for verification. Serving never lists storage: the database knows
     /// what exists.
     fn list(&self) -> impl Future<Output = Result<Vec<Digest>, BlobError>> + Send;
+
+    /// Stored blobs last written before `cutoff`, with their sizes: what garbage collection may
+    /// consider. Writing a blob again, even with the same bytes, and publishing an upload both
+    /// count as writing it now.
+    fn list_written_before(
+        &self,
+        cutoff: SystemTime,
+    ) -> impl Future<Output = Result<Vec<BlobMeta>, BlobError>> + Send;
+
+    /// Removes a blob unless it was written at or after `cutoff`; returns its size when it did.
+    ///
+    /// Garbage collection's delete. The collector removes a blob's metadata first and the file
+    /// second; a push that writes the same content in between (and then records it) must keep
+    /// its file, which its fresh write time shows. Implementations make the check and the
+    /// removal one step wherever storage allows.
+    fn delete_written_before(
+        &self,
+        digest: &Digest,
+        cutoff: SystemTime,
+    ) -> impl Future<Output = Result<Option<u64>, BlobError>> + Send;
 
     /// Begins an empty upload.
     fn start_upload(

@@ -176,7 +176,56 @@ impl BlobStore for FsBlobStore {
 
     async fn list(&self) -> Result<Vec<Digest>, BlobError> {
         let blobs = self.root.join("blobs");
-        blocking(move || list_blob_files(&blobs)).await
+        blocking(move || Ok(blob_files(&blobs)?.into_iter().map(|(d, _)| d).collect())).await
+    }
+
+    async fn list_written_before(&self, cutoff: SystemTime) -> Result<Vec<BlobMeta>, BlobError> {
+        let blobs = self.root.join("blobs");
+        blocking(move || {
+            let mut old = Vec::new();
+            for (digest, path) in blob_files(&blobs)? {
+                // A file removed since the walk saw it is simply not there any more.
+                let Some(meta) = metadata_if_present(&path)? else {
+                    continue;
+                };
+                if meta.modified().map_err(at(&path))? < cutoff {
+                    old.push(BlobMeta {
+                        digest,
+                        size: meta.len(),
+                    });
+                }
+            }
+            Ok(old)
+        })
+        .await
+    }
+
+    async fn delete_written_before(
+        &self,
+        digest: &Digest,
+        cutoff: SystemTime,
+    ) -> Result<Option<u64>, BlobError> {
+        let (path, taken) = (self.blob_path(digest), self.temp_path());
+        blocking(move || {
+            // Taking the file away with one rename, then judging what was taken, leaves no
+            // moment in which a push's fresh copy could be removed by mistake.
+            match std::fs::rename(&path, &taken) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(at(&path)(e)),
+            }
+            let meta = std::fs::metadata(&taken).map_err(at(&taken))?;
+            if meta.modified().map_err(at(&taken))? >= cutoff {
+                // A push wrote this content after collection chose it: the file is the push's,
+                // so it goes back (over any copy written since, which has the same bytes).
+                std::fs::rename(&taken, &path).map_err(at(&path))?;
+                sync_dir(path.parent().expect("blob paths have a parent"))?;
+                return Ok(None);
+            }
+            std::fs::remove_file(&taken).map_err(at(&taken))?;
+            Ok(Some(meta.len()))
+        })
+        .await
     }
 
     async fn start_upload(&self, id: &UploadId) -> Result<UploadState, BlobError> {
@@ -308,9 +357,17 @@ fn remove_stale(tmp: &Path, grace: Duration) -> Result<(), BlobError> {
     Ok(())
 }
 
-/// Walks `blobs/<algorithm>/<xx>/<hex>`; names that are not digests are not blobs and are
-/// skipped rather than failing a verification run.
-fn list_blob_files(blobs: &Path) -> Result<Vec<Digest>, BlobError> {
+fn metadata_if_present(path: &Path) -> Result<Option<std::fs::Metadata>, BlobError> {
+    match std::fs::metadata(path) {
+        Ok(meta) => Ok(Some(meta)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(at(path)(e)),
+    }
+}
+
+/// Walks `blobs/<algorithm>/<xx>/<hex>`, in digest order; names that are not digests are not
+/// blobs and are skipped rather than failing a verification run.
+fn blob_files(blobs: &Path) -> Result<Vec<(Digest, PathBuf)>, BlobError> {
     let mut digests = Vec::new();
     for algorithm in [DigestAlgorithm::Sha256, DigestAlgorithm::Sha512] {
         let dir = blobs.join(algorithm.name());
@@ -321,7 +378,7 @@ fn list_blob_files(blobs: &Path) -> Result<Vec<Digest>, BlobError> {
                     .and_then(|n| n.to_str())
                     .unwrap_or_default();
                 if let Ok(digest) = Digest::parse(&format!("{algorithm}:{name}")) {
-                    digests.push(digest);
+                    digests.push((digest, file));
                 }
             }
         }

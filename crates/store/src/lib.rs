@@ -20,7 +20,7 @@
 //!   [`MetaStore::put_blob`], [`MetaStore::delete_upload`].
 //! - Manifest push: [`MetaStore::put_manifest`] alone; it refuses what references missing blobs.
 //! - Deletes: metadata first ([`MetaStore::unlink_blob`], [`MetaStore::delete_manifest`]);
-//!   storage is reclaimed later by collection, never by a request.
+//!   storage is reclaimed later by [`collect_garbage`], never by a request.
 
 #![deny(missing_docs)]
 
@@ -28,6 +28,7 @@ mod blob;
 mod copy;
 mod embedded;
 mod fs;
+mod gc;
 mod meta;
 mod migrate;
 mod sqlite;
@@ -38,9 +39,10 @@ pub use blob::{
 };
 pub use embedded::{open_embedded, StoreError, METADATA_FILE};
 pub use fs::{FsBlobStore, DEFAULT_TEMP_GRACE};
+pub use gc::{collect_garbage, CollectedManifest, GcOptions, GcReport, DEFAULT_GC_GRACE};
 pub use meta::{
-    BlobRecord, ManifestRecord, MetaError, MetaStore, NewManifest, Page, ReferenceProblem,
-    StoredManifest, UploadSession,
+    BlobRecord, BlobUse, ManifestNode, ManifestRecord, MetaError, MetaStore, NewManifest, Page,
+    ReferenceProblem, StoredManifest, UploadSession,
 };
 pub use sqlite::SqliteMetaStore;
-pub use verify::{verify, Problem, VerifyReport};
+pub use verify::{verify, verify_with_progress, Problem, VerifyReport};

@@ -87,6 +87,34 @@ pub struct UploadSession {
     pub expires_ms: i64,
 }
 
+/// A manifest as garbage collection sees it: what may keep it, and what it keeps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestNode {
+    /// The repository it is in.
+    pub repository: String,
+    /// Its digest.
+    pub digest: Digest,
+    /// The manifest it refers to, if it is a referrer.
+    pub subject: Option<Digest>,
+    /// Whether any tag points at it.
+    pub tagged: bool,
+    /// When it was first pushed, in Unix milliseconds.
+    pub created_ms: i64,
+    /// The manifests it lists, if it is an index.
+    pub children: Vec<Digest>,
+    /// Its config and layer blobs.
+    pub blobs: Vec<Digest>,
+}
+
+/// A recorded blob with the last time a push recorded or linked it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobUse {
+    /// The blob.
+    pub record: BlobRecord,
+    /// The latest of its recording and its links to repositories, in Unix milliseconds.
+    pub last_linked_ms: i64,
+}
+
 /// Something [`MetaStore::reference_problems`] found wrong in the recorded references.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReferenceProblem {
@@ -295,6 +323,33 @@ pub trait MetaStore: Send + Sync {
         &self,
         now_ms: i64,
     ) -> impl Future<Output = Result<Vec<UploadId>, MetaError>> + Send;
+
+    /// Every manifest with its tags' existence, subject, children and blobs: the graph garbage
+    /// collection marks from.
+    fn manifest_graph(&self) -> impl Future<Output = Result<Vec<ManifestNode>, MetaError>> + Send;
+
+    /// Every recorded blob with when it was last recorded or linked.
+    fn blob_uses(&self) -> impl Future<Output = Result<Vec<BlobUse>, MetaError>> + Send;
+
+    /// Deletes a manifest only if, checked in the deleting statement itself, it has no tag, no
+    /// index lists it, its subject (if any) is not in the repository, and it was pushed before
+    /// `before_ms`; `false` when any of that no longer holds or it is gone.
+    fn delete_unreachable_manifest(
+        &self,
+        repository: &str,
+        digest: &Digest,
+        before_ms: i64,
+    ) -> impl Future<Output = Result<bool, MetaError>> + Send;
+
+    /// Forgets a blob only if, checked in the deleting transaction itself, no manifest in any
+    /// repository references it (as config, layer or as the manifest itself) and neither the
+    /// blob nor any link to it is as new as `before_ms`; `false` otherwise. Its storage is the
+    /// caller's to remove afterwards.
+    fn delete_unreferenced_blob(
+        &self,
+        digest: &Digest,
+        before_ms: i64,
+    ) -> impl Future<Output = Result<bool, MetaError>> + Send;
 
     /// Checks every manifest's payload against its digest and its blob references against its
     /// repository's links.

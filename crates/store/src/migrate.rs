@@ -14,11 +14,18 @@ pub(crate) struct Migration {
 }
 
 /// The SQLite schema history, oldest first; append, never edit, once released.
-pub(crate) const SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    name: "registry",
-    sql: include_str!("../migrations/sqlite/0001_registry.sql"),
-}];
+pub(crate) const SQLITE: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "registry",
+        sql: include_str!("../migrations/sqlite/0001_registry.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "gc",
+        sql: include_str!("../migrations/sqlite/0002_gc.sql"),
+    },
+];
 
 /// Applies the migrations `pool` has not seen yet.
 pub(crate) async fn run(pool: &SqlitePool, migrations: &[Migration]) -> Result<(), MetaError> {

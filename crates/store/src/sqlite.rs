@@ -6,6 +6,7 @@
 //! must add: `COLLATE "C"` on repository and tag names, so `n`/`last` pages sort bytewise as
 //! SQLite's default collation does, whatever the server's locale.
 
+mod gc;
 mod manifests;
 mod uploads;
 
@@ -21,8 +22,8 @@ use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
 use crate::blob::{UploadId, UploadState};
 use crate::meta::{
-    BlobRecord, MetaError, MetaStore, NewManifest, Page, ReferenceProblem, StoredManifest,
-    UploadSession,
+    BlobRecord, BlobUse, ManifestNode, MetaError, MetaStore, NewManifest, Page, ReferenceProblem,
+    StoredManifest, UploadSession,
 };
 
 /// How long a writer waits for another to finish before giving up; SQLite has one writer at a
@@ -237,6 +238,31 @@ impl MetaStore for SqliteMetaStore {
     async fn reference_problems(&self) -> Result<Vec<ReferenceProblem>, MetaError> {
         manifests::reference_problems(&self.pool).await
     }
+
+    async fn manifest_graph(&self) -> Result<Vec<ManifestNode>, MetaError> {
+        gc::manifest_graph(&self.pool).await
+    }
+
+    async fn blob_uses(&self) -> Result<Vec<BlobUse>, MetaError> {
+        gc::blob_uses(&self.pool).await
+    }
+
+    async fn delete_unreachable_manifest(
+        &self,
+        repository: &str,
+        digest: &Digest,
+        before_ms: i64,
+    ) -> Result<bool, MetaError> {
+        gc::delete_unreachable_manifest(&self.pool, repository, digest, before_ms).await
+    }
+
+    async fn delete_unreferenced_blob(
+        &self,
+        digest: &Digest,
+        before_ms: i64,
+    ) -> Result<bool, MetaError> {
+        gc::delete_unreferenced_blob(&self.pool, digest, before_ms).await
+    }
 }
 
 async fn repository_exists(pool: &SqlitePool, name: &str) -> Result<bool, MetaError> {
@@ -266,6 +292,9 @@ async fn ensure_repository(tx: &mut Transaction<'_, Sqlite>, name: &str) -> Resu
     Ok(row.try_get("id")?)
 }
 
+/// Links a blob to a repository, or refreshes the link's time when it exists: `created_ms`
+/// of a link is when it was last linked, so a blob pushed again (or mounted again) counts as
+/// fresh and garbage collection leaves it alone for its grace period, as a push relies on.
 async fn link(
     tx: &mut Transaction<'_, Sqlite>,
     repo_id: i64,
@@ -273,7 +302,7 @@ async fn link(
 ) -> Result<(), MetaError> {
     sqlx::query(
         "INSERT INTO repository_blobs (repo_id, digest, created_ms) VALUES ($1, $2, $3)
-         ON CONFLICT (repo_id, digest) DO NOTHING",
+         ON CONFLICT (repo_id, digest) DO UPDATE SET created_ms = excluded.created_ms",
     )
     .bind(repo_id)
     .bind(digest.as_str())

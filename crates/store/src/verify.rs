@@ -62,11 +62,24 @@ pub async fn verify(
     blobs: &impl BlobStore,
     meta: &impl MetaStore,
 ) -> Result<VerifyReport, StoreError> {
+    verify_with_progress(blobs, meta, |_, _| {}).await
+}
+
+/// [`verify`], calling `progress(done, total)` after each blob is re-hashed, which is where a
+/// large registry spends its time.
+pub async fn verify_with_progress(
+    blobs: &impl BlobStore,
+    meta: &impl MetaStore,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<VerifyReport, StoreError> {
     let mut report = VerifyReport::default();
     let mut stored = BTreeMap::new();
-    for digest in blobs.list().await? {
+    let listed = blobs.list().await?;
+    let total = listed.len();
+    for digest in listed {
         let (actual, size) = rehash(blobs, &digest).await?;
         report.blobs_checked += 1;
+        progress(report.blobs_checked, total);
         if actual != digest {
             report.problems.push(Problem::BlobCorrupt {
                 digest: digest.clone(),

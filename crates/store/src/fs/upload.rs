@@ -4,6 +4,7 @@
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::SeekFrom;
 use std::path::Path;
+use std::time::SystemTime;
 
 use oci::{Digest, DigestAlgorithm, Hasher};
 use tokio::io::AsyncSeekExt;
@@ -85,6 +86,9 @@ pub(super) async fn finish(
         .await?
     };
     check_digest(expected, actual)?;
+    // Publishing is writing the blob: the last chunk may be older than garbage collection's
+    // grace period, and the new blob must not look like debris before its metadata is recorded.
+    file.set_modified(SystemTime::now()).map_err(at(source))?;
     // The lock travels with `file` and is released after the rename, so no append can slip in
     // between the digest check and publication.
     publish(source, target).await?;

@@ -1,8 +1,10 @@
 //! The `BlobStore` contract. Every implementation runs this suite through its own [`Harness`];
 //! adding a backend is one `#[tokio::test]` that calls [`run`].
 
+use std::time::{Duration, SystemTime};
+
 use oci::{Digest, DigestAlgorithm};
-use store::{BlobError, BlobStore, ByteRange, UploadId};
+use store::{BlobError, BlobMeta, BlobStore, ByteRange, UploadId};
 
 use super::{body, read_all, sha256};
 
@@ -22,6 +24,7 @@ pub async fn run(harness: &impl Harness) {
     upload_errors_are_typed(&store).await;
     unrecorded_appends_are_discarded(&store).await;
     upload_finishes_with_sha512(&store).await;
+    collection_spares_what_was_written_after_the_cutoff(&store).await;
     drop(store);
     upload_resumes_after_reopening(harness).await;
 }
@@ -46,6 +49,41 @@ async fn put_get_stat_delete_list(store: &impl BlobStore) {
         store.get(&digest, None).await,
         Err(BlobError::NotFound(d)) if d == digest
     ));
+    assert!(store.list().await.unwrap().is_empty());
+}
+
+async fn collection_spares_what_was_written_after_the_cutoff(store: &impl BlobStore) {
+    let content = b"collectable";
+    let digest = sha256(content);
+    let before_write = SystemTime::now() - Duration::from_secs(60);
+    store.put(&digest, body(content)).await.unwrap();
+    let after_write = SystemTime::now() + Duration::from_secs(60);
+    assert!(store
+        .list_written_before(before_write)
+        .await
+        .unwrap()
+        .is_empty());
+    let listed = store.list_written_before(after_write).await.unwrap();
+    assert_eq!(
+        listed,
+        vec![BlobMeta {
+            digest: digest.clone(),
+            size: 11
+        }]
+    );
+
+    // Written after the cutoff: kept, and still whole.
+    let kept = store.delete_written_before(&digest, before_write).await;
+    assert_eq!(kept.unwrap(), None);
+    assert_eq!(
+        read_all(store.get(&digest, None).await.unwrap()).await,
+        content
+    );
+    let removed = store.delete_written_before(&digest, after_write).await;
+    assert_eq!(removed.unwrap(), Some(11));
+    assert_eq!(store.stat(&digest).await.unwrap(), None);
+    let absent = store.delete_written_before(&digest, after_write).await;
+    assert_eq!(absent.unwrap(), None);
     assert!(store.list().await.unwrap().is_empty());
 }
 

@@ -3,6 +3,7 @@
 
 mod blob_suite;
 mod crash;
+mod gc;
 mod meta_suite;
 mod verify;
 
@@ -11,8 +12,8 @@ use std::time::Duration;
 
 use oci::{Digest, DigestAlgorithm};
 use store::{
-    BlobContent, ByteStream, FsBlobStore, ManifestRecord, NewManifest, SqliteMetaStore,
-    DEFAULT_TEMP_GRACE,
+    BlobContent, BlobMeta, BlobRecord, BlobStore, ByteStream, FsBlobStore, ManifestRecord,
+    MetaStore, NewManifest, SqliteMetaStore, DEFAULT_TEMP_GRACE,
 };
 use tokio::io::AsyncReadExt;
 
@@ -88,6 +89,25 @@ fn manifest(config: Option<&Digest>, layers: &[&Digest], children: &[&Digest]) -
     }
 }
 
+/// Pushes content through both stores the way the registry does: blob storage first, then the
+/// metadata that makes it reachable.
+async fn push_blob(
+    blobs: &FsBlobStore,
+    meta: &SqliteMetaStore,
+    repository: &str,
+    content: &[u8],
+) -> BlobMeta {
+    let stored = blobs.put(&sha256(content), body(content)).await.unwrap();
+    let record = BlobRecord {
+        digest: stored.digest.clone(),
+        size: stored.size,
+        object_key: stored.digest.to_string(),
+        media_type: None,
+    };
+    meta.put_blob(repository, &record).await.unwrap();
+    stored
+}
+
 fn sha256(bytes: &[u8]) -> Digest {
     Digest::of(DigestAlgorithm::Sha256, bytes)
 }
@@ -119,7 +139,7 @@ async fn wait_for(limit: Duration, mut condition: impl FnMut() -> bool) -> bool 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_pushes_to_sqlite_all_commit() {
-    use store::{BlobRecord, MetaStore, Page};
+    use store::Page;
     let dir = tempfile::tempdir().unwrap();
     let meta = SqliteMetaStore::open(&dir.path().join("meta.db"))
         .await

@@ -1,28 +1,11 @@
 //! `verify` on the embedded deployment: clean after a proper push, and each kind of damage
 //! reported as its own typed problem.
 
-use store::{
-    open_embedded, verify, BlobMeta, BlobRecord, BlobStore, FsBlobStore, MetaStore, Problem,
-    ReferenceProblem, SqliteMetaStore,
-};
+use store::{open_embedded, verify, BlobStore, MetaStore, Problem, ReferenceProblem};
 
 use super::{body, manifest, sha256};
 
 const REPO: &str = "library/verified";
-
-/// Pushes content through both stores the way the registry will: blob storage first, then the
-/// metadata that makes it reachable.
-async fn push_blob(blobs: &FsBlobStore, meta: &SqliteMetaStore, content: &[u8]) -> BlobMeta {
-    let stored = blobs.put(&sha256(content), body(content)).await.unwrap();
-    let record = BlobRecord {
-        digest: stored.digest.clone(),
-        size: stored.size,
-        object_key: stored.digest.to_string(),
-        media_type: None,
-    };
-    meta.put_blob(REPO, &record).await.unwrap();
-    stored
-}
 
 #[tokio::test]
 async fn verify_reports_each_kind_of_damage() {
@@ -30,8 +13,8 @@ async fn verify_reports_each_kind_of_damage() {
     let data = dir.path();
     let (blobs, meta) = open_embedded(data).await.unwrap();
 
-    let config = push_blob(&blobs, &meta, b"{\"architecture\":\"amd64\"}").await;
-    let layer = push_blob(&blobs, &meta, b"layer bytes").await;
+    let config = super::push_blob(&blobs, &meta, REPO, b"{\"architecture\":\"amd64\"}").await;
+    let layer = super::push_blob(&blobs, &meta, REPO, b"layer bytes").await;
     let manifest = manifest(Some(&config.digest), &[&layer.digest], &[]);
     meta.put_manifest(REPO, &manifest, Some("latest"))
         .await

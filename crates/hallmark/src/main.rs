@@ -4,6 +4,9 @@
 //! their answers as a table or as JSON (`--format json`). Everything it knows about images,
 //! library files or registries lives in those crates.
 
+mod data_dir;
+mod fsck_cmd;
+mod gc_cmd;
 mod library_cmd;
 mod output;
 mod serve_cmd;
@@ -32,6 +35,11 @@ enum Command {
     Library(library_cmd::LibraryArgs),
     /// Serve the OCI distribution API (a registry) from a data folder.
     Serve(serve_cmd::ServeArgs),
+    /// Remove untagged manifests and unreferenced blobs from a data folder, beside a running
+    /// server if need be.
+    Gc(gc_cmd::GcArgs),
+    /// Re-hash every blob of a data folder and check every manifest's references.
+    Fsck(fsck_cmd::FsckArgs),
 }
 
 fn main() -> ExitCode {
@@ -39,6 +47,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Library(args) => library_cmd::run(args, cli.format),
         Command::Serve(args) => serve_cmd::run(args),
+        Command::Gc(args) => gc_cmd::run(args, cli.format),
+        Command::Fsck(args) => fsck_cmd::run(args, cli.format),
     };
     match result {
         Ok(code) => code,

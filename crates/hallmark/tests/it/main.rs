@@ -6,3 +6,4 @@ mod lint_docs;
 mod list_cat;
 mod registry_clients;
 mod server;
+mod store_cmds;

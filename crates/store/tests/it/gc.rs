@@ -290,16 +290,68 @@ async fn push_loop(blobs: &FsBlobStore, meta: &SqliteMetaStore, rounds: usize) -
     retried
 }
 
+/// The repository of [`asking_push_loop`].
+const ASKING_REPO: &str = "library/asks-first";
+
+/// Pushes like a client that asks (HEAD) before uploading: one image after another over a
+/// base blob it uploads only when the registry lacks it, each image untagged soon after, so
+/// the base keeps falling out of use past the grace and being used again without an upload.
+async fn asking_push_loop(blobs: &FsBlobStore, meta: &SqliteMetaStore, rounds: usize) -> usize {
+    let base = b"base that falls out of use";
+    let digest = sha256(base);
+    let (mut retried, mut uploads) = (0, 0);
+    for round in 0..rounds {
+        let mut image = manifest(None, &[&digest], &[]);
+        image.record.payload = format!("{{\"round\":{round},\"layers\":[\"{digest}\"]}}").into();
+        image.record.digest = sha256(&image.record.payload);
+        loop {
+            if meta
+                .repository_blob(ASKING_REPO, &digest)
+                .await
+                .unwrap()
+                .is_none()
+            {
+                push_blob(blobs, meta, ASKING_REPO, base).await;
+                uploads += 1;
+            }
+            // A client takes a moment between its question and its manifest.
+            tokio::time::sleep(Duration::from_millis(40)).await;
+            match meta
+                .put_manifest(ASKING_REPO, &image, Some("current"))
+                .await
+            {
+                Ok(()) => break,
+                // Collected between the question and the manifest: upload it, as a client
+                // told "blob unknown" does.
+                Err(MetaError::BlobUnknown(_)) => retried += 1,
+                Err(e) => panic!("push failed: {e}"),
+            }
+        }
+        meta.delete_tag(ASKING_REPO, "current").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(190)).await;
+    }
+    eprintln!("the asking client uploaded its base {uploads} times");
+    retried
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn collection_beside_a_push_loop_never_breaks_a_pushed_manifest() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_owned();
+    // Each pusher and the collector has its own store instance, as several `hallmark serve`
+    // processes and a `hallmark gc` beside them would.
     let (blobs, meta) = open_embedded(&data).await.unwrap();
-    let pushing = tokio::spawn(async move { push_loop(&blobs, &meta, 150).await });
-    // A separate store instance, as `hallmark gc` beside `hallmark serve` would have.
+    let (asking_blobs, asking_meta) = open_embedded(&data).await.unwrap();
+    let pushing = tokio::spawn(async move {
+        let (moved, asked) = tokio::join!(
+            push_loop(&blobs, &meta, 150),
+            asking_push_loop(&asking_blobs, &asking_meta, 8)
+        );
+        moved + asked
+    });
     let (blobs, meta) = open_embedded(&data).await.unwrap();
     let collecting = tokio::spawn(collect_until_done(blobs, meta, pushing));
-    let (collected, retried) = collecting.await.unwrap();
+    let (collected, spared, retried) = collecting.await.unwrap();
     let (blobs, meta) = open_embedded(&data).await.unwrap();
     let report = verify(&blobs, &meta).await.unwrap();
     assert!(report.is_clean(), "{report:?}");
@@ -309,26 +361,28 @@ async fn collection_beside_a_push_loop_never_breaks_a_pushed_manifest() {
         collected > 0,
         "the collector removed nothing while pushes ran"
     );
-    eprintln!("collected {collected} manifests; {retried} pushes retried");
+    eprintln!("collected {collected} manifests, spared {spared}; {retried} pushes retried");
 }
 
-/// Runs collections, with a short grace, until the pushes finish.
+/// Runs collections, with a short grace, until the pushes finish; returns the manifests
+/// collected, the candidates spared and the pushes retried.
 async fn collect_until_done(
     blobs: FsBlobStore,
     meta: SqliteMetaStore,
     pushing: tokio::task::JoinHandle<usize>,
-) -> (usize, usize) {
+) -> (usize, usize, usize) {
     let options = GcOptions {
         grace: Duration::from_millis(200),
         ..GcOptions::default()
     };
-    let mut collected = 0;
+    let (mut collected, mut spared) = (0, 0);
     while !pushing.is_finished() {
         let report = collect_garbage(&blobs, &meta, &options).await.unwrap();
         collected += report.manifests.len();
+        spared += report.spared;
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    (collected, pushing.await.unwrap())
+    (collected, spared, pushing.await.unwrap())
 }
 
 #[tokio::test]

@@ -22,6 +22,7 @@ pub async fn run(harness: &impl Harness) {
     missing_blob_rolls_the_whole_push_back(&store).await;
     index_children_must_exist_and_stay(&store).await;
     referrers_filter_by_artifact_type(&store).await;
+    collection_deletes_only_what_nothing_keeps(&store).await;
     upload_offsets_compare_and_set(&store).await;
     drop(store);
     uploads_survive_reopening(harness).await;
@@ -290,6 +291,106 @@ async fn referrers_filter_by_artifact_type(store: &impl MetaStore) {
         .await
         .unwrap();
     assert!(none.is_empty());
+}
+
+/// The guarded deletes garbage collection relies on: each refuses while anything keeps its
+/// row, checked as it deletes, whatever the collector decided before.
+async fn collection_deletes_only_what_nothing_keeps(store: &impl MetaStore) {
+    let repo = "gc/guarded";
+    // A cutoff no row is as new as, and one every row is newer than.
+    let (all_old, all_fresh) = (i64::MAX, 0);
+    let image = pushed_image(store, repo, "guarded").await;
+    store.put_manifest(repo, &image, Some("v1")).await.unwrap();
+    // A tag keeps a manifest.
+    assert!(!store
+        .delete_unreachable_manifest(repo, &image.record.digest, all_old)
+        .await
+        .unwrap());
+    let mut signature = manifest(None, &[], &[]);
+    signature.record.payload = b"{\"signature\":\"guarded\"}".to_vec();
+    signature.record.digest = sha256(&signature.record.payload);
+    signature.record.subject_digest = Some(image.record.digest.clone());
+    store.put_manifest(repo, &signature, None).await.unwrap();
+    let index = manifest(None, &[], &[&image.record.digest]);
+    store.put_manifest(repo, &index, None).await.unwrap();
+    store.delete_tag(repo, "v1").await.unwrap();
+
+    let graph = store.manifest_graph().await.unwrap();
+    let node = |digest| {
+        graph
+            .iter()
+            .find(|n| n.repository == repo && n.digest == digest)
+    };
+    let image_node = node(image.record.digest.clone()).unwrap();
+    let mut image_blobs = image.layers.clone();
+    image_blobs.extend(image.record.config_digest.clone());
+    assert_eq!(image_node.blobs.len(), 2);
+    assert!(image_blobs.iter().all(|b| image_node.blobs.contains(b)));
+    assert!(!image_node.tagged);
+    assert_eq!(
+        node(index.record.digest.clone()).unwrap().children,
+        vec![image.record.digest.clone()]
+    );
+    let signature_node = node(signature.record.digest.clone()).unwrap();
+    assert_eq!(signature_node.subject, Some(image.record.digest.clone()));
+
+    // An index lists the image and the image is the signature's subject; the index is fresh.
+    assert!(!store
+        .delete_unreachable_manifest(repo, &image.record.digest, all_old)
+        .await
+        .unwrap());
+    assert!(!store
+        .delete_unreachable_manifest(repo, &signature.record.digest, all_old)
+        .await
+        .unwrap());
+    assert!(!store
+        .delete_unreachable_manifest(repo, &index.record.digest, all_fresh)
+        .await
+        .unwrap());
+    // The layer is referenced; a blob named like a recorded manifest is that manifest.
+    let layer = &image.layers[0];
+    assert!(!store
+        .delete_unreferenced_blob(layer, all_old)
+        .await
+        .unwrap());
+    let as_blob = BlobRecord {
+        digest: index.record.digest.clone(),
+        ..blob(&index.record.payload)
+    };
+    store.put_blob(repo, &as_blob).await.unwrap();
+    assert!(!store
+        .delete_unreferenced_blob(&as_blob.digest, all_old)
+        .await
+        .unwrap());
+
+    // Index first, then what it listed, then the referrer of what is gone.
+    for manifest in [&index, &image, &signature] {
+        assert!(store
+            .delete_unreachable_manifest(repo, &manifest.record.digest, all_old)
+            .await
+            .unwrap());
+    }
+    assert!(
+        !store
+            .delete_unreachable_manifest(repo, &index.record.digest, all_old)
+            .await
+            .unwrap(),
+        "already gone"
+    );
+    // Now nothing references the blobs, but they were linked after the cutoff `all_fresh`.
+    assert!(!store
+        .delete_unreferenced_blob(layer, all_fresh)
+        .await
+        .unwrap());
+    let uses = store.blob_uses().await.unwrap();
+    assert!(uses
+        .iter()
+        .any(|u| &u.record.digest == layer && u.last_linked_ms > 0));
+    for blob in image_blobs.iter().chain([&as_blob.digest]) {
+        assert!(store.delete_unreferenced_blob(blob, all_old).await.unwrap());
+        assert_eq!(store.blob(blob).await.unwrap(), None);
+        assert_eq!(store.repository_blob(repo, blob).await.unwrap(), None);
+    }
 }
 
 fn progress(offset: u64, hash_state: &[u8]) -> UploadState {

@@ -11,6 +11,7 @@ mod digest;
 mod error_code;
 mod platform;
 mod reference;
+mod tier;
 
 pub use digest::{Digest, DigestAlgorithm, DigestError, DigestWriter, Hasher};
 pub use error_code::ErrorCode;
@@ -19,3 +20,4 @@ pub use reference::{
     is_valid_path_component, is_valid_tag, ImageReference, ReferenceError, DEFAULT_DOMAIN,
     OFFICIAL_NAMESPACE,
 };
+pub use tier::{namespace_of, OrganisationTier, TrustTier, UnknownTier};

@@ -290,6 +290,10 @@ async fn push_loop(blobs: &FsBlobStore, meta: &SqliteMetaStore, rounds: usize) -
     retried
 }
 
+/// The collector's grace beside the push loops: short, so that much becomes garbage while they
+/// run, yet longer than any pause between storing a blob and recording it on a busy machine.
+const GRACE: Duration = Duration::from_secs(1);
+
 /// The repository of [`asking_push_loop`].
 const ASKING_REPO: &str = "library/asks-first";
 
@@ -328,7 +332,9 @@ async fn asking_push_loop(blobs: &FsBlobStore, meta: &SqliteMetaStore, rounds: u
             }
         }
         meta.delete_tag(ASKING_REPO, "current").await.unwrap();
-        tokio::time::sleep(Duration::from_millis(190)).await;
+        // Back just before the untagged image passes the grace, when the collector is about to
+        // take it and the base with it.
+        tokio::time::sleep(GRACE - Duration::from_millis(10)).await;
     }
     eprintln!("the asking client uploaded its base {uploads} times");
     retried
@@ -345,7 +351,7 @@ async fn collection_beside_a_push_loop_never_breaks_a_pushed_manifest() {
     let pushing = tokio::spawn(async move {
         let (moved, asked) = tokio::join!(
             push_loop(&blobs, &meta, 150),
-            asking_push_loop(&asking_blobs, &asking_meta, 8)
+            asking_push_loop(&asking_blobs, &asking_meta, 4)
         );
         moved + asked
     });
@@ -364,7 +370,7 @@ async fn collection_beside_a_push_loop_never_breaks_a_pushed_manifest() {
     eprintln!("collected {collected} manifests, spared {spared}; {retried} pushes retried");
 }
 
-/// Runs collections, with a short grace, until the pushes finish; returns the manifests
+/// Runs collections until the pushes finish; returns the manifests
 /// collected, the candidates spared and the pushes retried.
 async fn collect_until_done(
     blobs: FsBlobStore,
@@ -372,7 +378,7 @@ async fn collect_until_done(
     pushing: tokio::task::JoinHandle<usize>,
 ) -> (usize, usize, usize) {
     let options = GcOptions {
-        grace: Duration::from_millis(200),
+        grace: GRACE,
         ..GcOptions::default()
     };
     let (mut collected, mut spared) = (0, 0);

@@ -25,6 +25,7 @@
 #![deny(missing_docs)]
 
 mod blob;
+mod catalogue;
 mod copy;
 mod embedded;
 mod fs;
@@ -37,6 +38,7 @@ mod verify;
 pub use blob::{
     BlobContent, BlobError, BlobMeta, BlobStore, ByteRange, ByteStream, UploadId, UploadState,
 };
+pub use catalogue::{Counted, OffsetPage, RepositorySummary, TagDetail};
 pub use embedded::{open_embedded, StoreError, METADATA_FILE};
 pub use fs::{FsBlobStore, DEFAULT_TEMP_GRACE};
 pub use gc::{collect_garbage, CollectedManifest, GcOptions, GcReport, DEFAULT_GC_GRACE};

@@ -3,9 +3,10 @@
 
 use std::future::Future;
 
-use oci::{Digest, DigestError};
+use oci::{Digest, DigestError, OrganisationTier};
 
 use crate::blob::{UploadId, UploadState};
+use crate::catalogue::{Counted, OffsetPage, RepositorySummary, TagDetail};
 
 /// A blob as the database records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -356,4 +357,65 @@ pub trait MetaStore: Send + Sync {
     fn reference_problems(
         &self,
     ) -> impl Future<Output = Result<Vec<ReferenceProblem>, MetaError>> + Send;
+
+    /// The repository as the catalogue shows it; `None` when it does not exist.
+    fn repository_summary(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<RepositorySummary>, MetaError>> + Send;
+
+    /// Repositories whose name or description contains `text` (ASCII case ignored), best first:
+    /// the name itself (`text` or `library/<text>`), then names ending in `/<text>`, then
+    /// other names containing it, then descriptions; within each, most stars, then most pulls,
+    /// then by name.
+    fn search_repositories(
+        &self,
+        text: &str,
+        page: &OffsetPage,
+    ) -> impl Future<Output = Result<Counted<RepositorySummary>, MetaError>> + Send;
+
+    /// The repository's tags with their manifests, most recently pushed first (then by name);
+    /// [`MetaError::RepositoryUnknown`] when it does not exist.
+    fn tag_details(
+        &self,
+        repository: &str,
+        page: &OffsetPage,
+    ) -> impl Future<Output = Result<Counted<TagDetail>, MetaError>> + Send;
+
+    /// Sets what the repository says it is; [`MetaError::RepositoryUnknown`] when it does not
+    /// exist.
+    fn set_description(
+        &self,
+        repository: &str,
+        description: &str,
+    ) -> impl Future<Output = Result<(), MetaError>> + Send;
+
+    /// Records that `user` starred the repository; `false` when they already had.
+    /// [`MetaError::RepositoryUnknown`] when it does not exist.
+    fn star(
+        &self,
+        user: &str,
+        repository: &str,
+    ) -> impl Future<Output = Result<bool, MetaError>> + Send;
+
+    /// Takes `user`'s star back; `false` when there was none.
+    fn unstar(
+        &self,
+        user: &str,
+        repository: &str,
+    ) -> impl Future<Output = Result<bool, MetaError>> + Send;
+
+    /// Sets (or with `None` clears) the tier an admin gives the organisation `namespace`.
+    fn set_organisation_tier(
+        &self,
+        namespace: &str,
+        tier: Option<OrganisationTier>,
+    ) -> impl Future<Output = Result<(), MetaError>> + Send;
+
+    /// Adds a batch of pulls, counted by repository, in one transaction; repositories deleted
+    /// meanwhile are skipped.
+    fn add_pulls(
+        &self,
+        counts: &[(String, u64)],
+    ) -> impl Future<Output = Result<(), MetaError>> + Send;
 }

@@ -25,6 +25,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "gc",
         sql: include_str!("../migrations/sqlite/0002_gc.sql"),
     },
+    Migration {
+        version: 3,
+        name: "catalogue",
+        sql: include_str!("../migrations/sqlite/0003_catalogue.sql"),
+    },
 ];
 
 /// Applies the migrations `pool` has not seen yet.

@@ -6,6 +6,7 @@
 //! must add: `COLLATE "C"` on repository and tag names, so `n`/`last` pages sort bytewise as
 //! SQLite's default collation does, whatever the server's locale.
 
+mod catalogue;
 mod gc;
 mod manifests;
 mod uploads;
@@ -14,13 +15,14 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use oci::Digest;
+use oci::{Digest, OrganisationTier};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
 use crate::blob::{UploadId, UploadState};
+use crate::catalogue::{Counted, OffsetPage, RepositorySummary, TagDetail};
 use crate::meta::{
     BlobRecord, BlobUse, ManifestNode, MetaError, MetaStore, NewManifest, Page, ReferenceProblem,
     StoredManifest, UploadSession,
@@ -262,6 +264,50 @@ impl MetaStore for SqliteMetaStore {
         before_ms: i64,
     ) -> Result<bool, MetaError> {
         gc::delete_unreferenced_blob(&self.pool, digest, before_ms).await
+    }
+
+    async fn repository_summary(&self, name: &str) -> Result<Option<RepositorySummary>, MetaError> {
+        catalogue::summary(&self.pool, name).await
+    }
+
+    async fn search_repositories(
+        &self,
+        text: &str,
+        page: &OffsetPage,
+    ) -> Result<Counted<RepositorySummary>, MetaError> {
+        catalogue::search(&self.pool, text, page).await
+    }
+
+    async fn tag_details(
+        &self,
+        repository: &str,
+        page: &OffsetPage,
+    ) -> Result<Counted<TagDetail>, MetaError> {
+        catalogue::tag_details(&self.pool, repository, page).await
+    }
+
+    async fn set_description(&self, repository: &str, description: &str) -> Result<(), MetaError> {
+        catalogue::set_description(&self.pool, repository, description).await
+    }
+
+    async fn star(&self, user: &str, repository: &str) -> Result<bool, MetaError> {
+        catalogue::star(&self.pool, user, repository).await
+    }
+
+    async fn unstar(&self, user: &str, repository: &str) -> Result<bool, MetaError> {
+        catalogue::unstar(&self.pool, user, repository).await
+    }
+
+    async fn set_organisation_tier(
+        &self,
+        namespace: &str,
+        tier: Option<OrganisationTier>,
+    ) -> Result<(), MetaError> {
+        catalogue::set_organisation_tier(&self.pool, namespace, tier).await
+    }
+
+    async fn add_pulls(&self, counts: &[(String, u64)]) -> Result<(), MetaError> {
+        catalogue::add_pulls(&self.pool, counts).await
     }
 }
 

@@ -11,7 +11,7 @@ use super::{
 };
 use crate::meta::{ManifestRecord, MetaError, NewManifest, Page, ReferenceProblem, StoredManifest};
 
-const MANIFEST_COLUMNS: &str = "m.digest, m.media_type, m.artifact_type, m.payload, \
+pub(super) const MANIFEST_COLUMNS: &str = "m.digest, m.media_type, m.artifact_type, m.payload, \
      m.config_digest, m.subject_digest, m.total_size, m.created_ms";
 
 /// How many payloads verification holds in memory at once.
@@ -361,7 +361,7 @@ async fn payload_mismatches(pool: &SqlitePool) -> Result<Vec<ReferenceProblem>, 
     }
 }
 
-fn manifest_from_row(row: &SqliteRow) -> Result<StoredManifest, MetaError> {
+pub(super) fn manifest_from_row(row: &SqliteRow) -> Result<StoredManifest, MetaError> {
     let record = ManifestRecord {
         digest: digest_column(row, "digest")?,
         media_type: row.try_get("media_type")?,

@@ -2,6 +2,7 @@
 //! implementation, plus crash safety and verification on the embedded deployment.
 
 mod blob_suite;
+mod catalogue_suite;
 mod crash;
 mod gc;
 mod meta_suite;

@@ -24,6 +24,7 @@ pub async fn run(harness: &impl Harness) {
     referrers_filter_by_artifact_type(&store).await;
     collection_deletes_only_what_nothing_keeps(&store).await;
     upload_offsets_compare_and_set(&store).await;
+    super::catalogue_suite::run(&store).await;
     drop(store);
     uploads_survive_reopening(harness).await;
 }
@@ -46,7 +47,7 @@ fn blob(content: &[u8]) -> BlobRecord {
 }
 
 /// Pushes a config and one layer into `repository` and returns an image manifest over them.
-async fn pushed_image(store: &impl MetaStore, repository: &str, seed: &str) -> NewManifest {
+pub async fn pushed_image(store: &impl MetaStore, repository: &str, seed: &str) -> NewManifest {
     let (config, layer) = (
         blob(format!("config {seed}").as_bytes()),
         blob(seed.as_bytes()),

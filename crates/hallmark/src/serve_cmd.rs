@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -89,6 +90,7 @@ impl Settings {
                     .upload_ttl_secs
                     .map_or(defaults.upload_ttl, Duration::from_secs),
                 automatic_mount: file.automatic_mount.unwrap_or(defaults.automatic_mount),
+                pull_count_interval: defaults.pull_count_interval,
             },
         })
     }
@@ -123,7 +125,8 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let (blobs, meta) = store::open_embedded(&settings.data)
         .await
         .with_context(|| format!("opening the data folder {}", settings.data.display()))?;
-    let app = registry::router(Registry::new(blobs, meta, settings.registry));
+    let registry = Arc::new(Registry::new(blobs, meta, settings.registry));
+    let app = registry::shared_router(registry.clone());
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;
@@ -136,6 +139,10 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("serving")?;
+    registry
+        .flush_pulls()
+        .await
+        .context("recording the last pull counts")?;
     tracing::info!("stopped: in-flight requests finished");
     Ok(())
 }

@@ -6,14 +6,20 @@
 //! [`store::BlobStore`] and [`store::MetaStore`] traits and never to files or SQL. Errors carry
 //! an [`oci::ErrorCode`], whose one table decides the status. Blob bodies stream through in
 //! large chunks both ways; no blob is ever held in memory whole.
+//!
+//! Beside it sit Docker Hub's search (`/v1/search`, which `docker search` and `podman search`
+//! speak) and its repository API (`/v2/repositories/<namespace>/<name>/` and `tags/`), read
+//! from the store's catalogue; every answer about a repository carries its [`oci::TrustTier`].
 
 #![deny(missing_docs)]
 
 mod body;
+mod catalogue;
 mod error;
 mod manifest;
 mod metrics;
 mod name;
+mod pulls;
 mod route;
 mod routes;
 mod service;
@@ -27,7 +33,7 @@ pub use error::RegistryError;
 pub use metrics::Metrics;
 pub use name::{Reference, RepositoryName, MAX_NAME_LEN};
 pub use route::Route;
-pub use routes::router;
+pub use routes::{router, shared_router};
 
 /// The registry's limits and policies.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +45,8 @@ pub struct RegistryConfig {
     /// Whether `POST …/blobs/uploads/?mount=<digest>` without `from` mounts a blob that any
     /// repository has (the spec's automatic content discovery).
     pub automatic_mount: bool,
+    /// How long pulls are counted in memory before they are added to the store in one write.
+    pub pull_count_interval: Duration,
 }
 
 impl Default for RegistryConfig {
@@ -47,6 +55,7 @@ impl Default for RegistryConfig {
             max_manifest_bytes: 4 << 20,
             upload_ttl: Duration::from_secs(24 * 60 * 60),
             automatic_mount: true,
+            pull_count_interval: Duration::from_secs(5),
         }
     }
 }
@@ -58,12 +67,14 @@ pub struct Registry<B, M> {
     meta: M,
     config: RegistryConfig,
     metrics: Arc<Metrics>,
+    pulls: pulls::PullCounter,
 }
 
 impl<B: BlobStore, M: MetaStore> Registry<B, M> {
     /// A registry over `blobs` and `meta`.
     pub fn new(blobs: B, meta: M, config: RegistryConfig) -> Self {
         Self {
+            pulls: pulls::PullCounter::new(config.pull_count_interval),
             blobs,
             meta,
             config,
@@ -74,6 +85,12 @@ impl<B: BlobStore, M: MetaStore> Registry<B, M> {
     /// The counters `/metrics` reports.
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.metrics
+    }
+
+    /// Records the pulls counted in memory now; a server calls it once it stopped serving, so
+    /// a graceful stop loses no count.
+    pub async fn flush_pulls(&self) -> Result<(), store::MetaError> {
+        self.pulls.flush(&self.meta).await
     }
 }
 

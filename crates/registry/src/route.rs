@@ -4,6 +4,14 @@
 //! segment per parameter cannot express, so the path is read from its end: every endpoint
 //! ends in a fixed suffix (`/manifests/<ref>`, `/blobs/uploads/<id>`, `/tags/list`, …) and
 //! whatever comes before it is the name.
+//!
+//! Beside the distribution API sit Docker Hub's search (`/v1/_ping`, `/v1/search`) and its
+//! repository API (`/v2/repositories/<namespace>/<name>/` and `…/tags/`). Those Hub paths also
+//! start with `/v2/`, so precedence is fixed: a path is first read as a distribution endpoint,
+//! and only a path that names none (they end in `/`, or in a name, never in a distribution
+//! suffix) is read as a Hub one. A repository literally named `repositories/…` thus keeps
+//! every distribution call, and `/v2/repositories/<namespace>/<name>/tags/` lists the tags of
+//! `<namespace>/<name>`, never describes a repository whose name ends in `/tags`.
 
 use crate::error::RegistryError;
 use crate::name::RepositoryName;
@@ -27,6 +35,14 @@ pub enum Route {
     Tags(RepositoryName),
     /// `/v2/<name>/referrers/<digest>`.
     Referrers(RepositoryName, String),
+    /// `/v1/_ping`: what `docker search` asks before it searches.
+    Ping,
+    /// `/v1/search?q=&n=&page=`.
+    Search,
+    /// `/v2/repositories/<namespace>/<name>/`: Hub's repository description.
+    HubRepository(RepositoryName),
+    /// `/v2/repositories/<namespace>/<name>/tags/`: Hub's tag listing with images.
+    HubTags(RepositoryName),
 }
 
 impl Route {
@@ -34,7 +50,12 @@ impl Route {
     /// one but with an invalid repository name.
     pub fn parse(path: &str) -> Result<Option<Self>, RegistryError> {
         let Some(rest) = path.strip_prefix("/v2/") else {
-            return Ok((path == "/v2").then_some(Self::Base));
+            return Ok(match path {
+                "/v2" => Some(Self::Base),
+                "/v1/_ping" => Some(Self::Ping),
+                "/v1/search" => Some(Self::Search),
+                _ => None,
+            });
         };
         match rest {
             "" => return Ok(Some(Self::Base)),
@@ -61,7 +82,25 @@ impl Route {
             }
             _ => None,
         };
-        Ok(route)
+        match (route, segments.as_slice()) {
+            (Some(route), _) => Ok(Some(route)),
+            (None, ["repositories", hub @ ..]) => Self::parse_hub(hub),
+            (None, _) => Ok(None),
+        }
+    }
+
+    /// A Hub repository path after `/v2/repositories/`: a namespace and a name (at least two
+    /// components), then nothing or `tags`, with or without a closing `/`.
+    fn parse_hub(segments: &[&str]) -> Result<Option<Self>, RegistryError> {
+        let segments = segments.strip_suffix(&[""]).unwrap_or(segments);
+        let (name, build): (&[&str], fn(RepositoryName) -> Self) = match segments {
+            [name @ .., "tags"] if name.len() >= 2 => (name, Self::HubTags),
+            name => (name, Self::HubRepository),
+        };
+        if name.len() < 2 {
+            return Ok(None);
+        }
+        with_name(name, build)
     }
 
     /// A short, bounded label for metrics and logs.
@@ -74,6 +113,10 @@ impl Route {
             Self::Uploads(_) | Self::Upload(..) => "upload",
             Self::Tags(_) => "tags",
             Self::Referrers(..) => "referrers",
+            Self::Ping => "ping",
+            Self::Search => "search",
+            Self::HubRepository(_) => "hub_repository",
+            Self::HubTags(_) => "hub_tags",
         }
     }
 }
@@ -130,6 +173,43 @@ mod tests {
             (
                 "/v2/a/referrers/d",
                 Some(Route::Referrers(name("a"), "d".into())),
+            ),
+            ("/v1/_ping", Some(Route::Ping)),
+            ("/v1/search", Some(Route::Search)),
+            (
+                "/v2/repositories/library/python/",
+                Some(Route::HubRepository(name("library/python"))),
+            ),
+            (
+                "/v2/repositories/acme/tools/cli",
+                Some(Route::HubRepository(name("acme/tools/cli"))),
+            ),
+            (
+                "/v2/repositories/library/python/tags/",
+                Some(Route::HubTags(name("library/python"))),
+            ),
+            (
+                "/v2/repositories/a/b/tags",
+                Some(Route::HubTags(name("a/b"))),
+            ),
+            (
+                "/v2/repositories/a/tags/",
+                Some(Route::HubRepository(name("a/tags"))),
+            ),
+            ("/v2/repositories/python/", None),
+            ("/v2/repositories/", None),
+            // Distribution endpoints win: these are the repository `repositories/…`.
+            (
+                "/v2/repositories/tags/list",
+                Some(Route::Tags(name("repositories"))),
+            ),
+            (
+                "/v2/repositories/a/manifests/latest",
+                Some(Route::Manifest(name("repositories/a"), "latest".into())),
+            ),
+            (
+                "/v2/repositories/a/b/blobs/uploads/",
+                Some(Route::Uploads(name("repositories/a/b"))),
             ),
             ("/v2/manifests/x", None),
             ("/v2/a/b", None),

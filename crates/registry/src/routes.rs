@@ -16,8 +16,9 @@ use store::{BlobStore, MetaStore};
 
 use crate::error::RegistryError;
 use crate::metrics::Metrics;
+use crate::name::RepositoryName;
 use crate::route::Route;
-use crate::service::{version_check, Query};
+use crate::service::{ping, version_check, Query};
 use crate::Registry;
 
 const API_VERSION: HeaderName = HeaderName::from_static("docker-distribution-api-version");
@@ -26,15 +27,24 @@ const API_VERSION: HeaderName = HeaderName::from_static("docker-distribution-api
 #[derive(Debug, Clone, Copy)]
 struct RouteLabel(&'static str);
 
-/// The registry's HTTP application: the distribution API under `/v2/` and Prometheus metrics
-/// at `/metrics`.
+/// The registry's HTTP application: the distribution API under `/v2/`, Hub's search and
+/// repository API, and Prometheus metrics at `/metrics`.
 pub fn router<B, M>(registry: Registry<B, M>) -> Router
 where
     B: BlobStore + 'static,
     M: MetaStore + 'static,
 {
+    shared_router(Arc::new(registry))
+}
+
+/// [`router`] over a registry the caller keeps a handle to, for work after serving stops
+/// ([`Registry::flush_pulls`]).
+pub fn shared_router<B, M>(registry: Arc<Registry<B, M>>) -> Router
+where
+    B: BlobStore + 'static,
+    M: MetaStore + 'static,
+{
     let metrics = registry.metrics.clone();
-    let registry = Arc::new(registry);
     Router::new()
         .route("/metrics", get(render_metrics))
         .with_state(metrics.clone())
@@ -68,6 +78,10 @@ where
     let query = Query::parse(parts.uri.query());
     let (method, headers, r) = (&parts.method, &parts.headers, &*registry);
     let head = method == Method::HEAD;
+    let pulled = match &route {
+        Route::Manifest(name, _) if method == Method::GET => Some(name.clone()),
+        _ => None,
+    };
     let result = match (method.clone(), route) {
         (Method::GET | Method::HEAD, Route::Base) => version_check(),
         (Method::GET, Route::Catalog) => r.catalog(&query).await,
@@ -87,14 +101,33 @@ where
         (Method::DELETE, Route::Upload(n, id)) => r.cancel_upload(&n, &id).await,
         (Method::GET, Route::Tags(n)) => r.list_tags(&n, &query).await,
         (Method::GET, Route::Referrers(n, d)) => r.referrers(&n, &d, &query).await,
+        (Method::GET, Route::Ping) => ping(),
+        (Method::GET, Route::Search) => r.search(&query).await,
+        (Method::GET, Route::HubRepository(n)) => r.hub_repository(&n).await,
+        (Method::GET, Route::HubTags(n)) => r.hub_tags(&n, &query, headers).await,
         (method, _) => Err(RegistryError::new(
             ErrorCode::Unsupported,
             format!("{method} is not supported on {}", parts.uri.path()),
         )),
     };
     let mut response = result.unwrap_or_else(IntoResponse::into_response);
+    if let Some(name) = pulled.filter(|_| response.status() == StatusCode::OK) {
+        count_pull(&registry, &name);
+    }
     response.extensions_mut().insert(RouteLabel(label));
     response
+}
+
+/// Counts a manifest GET as a pull, and schedules the batch's write when none is waiting.
+fn count_pull<B, M>(registry: &Arc<Registry<B, M>>, name: &RepositoryName)
+where
+    B: BlobStore + 'static,
+    M: MetaStore + 'static,
+{
+    if registry.pulls.count(name.as_str()) {
+        let registry = registry.clone();
+        tokio::spawn(async move { registry.pulls.flush_later(&registry.meta).await });
+    }
 }
 
 /// A path outside the API: no spec error code applies, so a bare 404.

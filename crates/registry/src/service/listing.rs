@@ -89,7 +89,7 @@ impl<B: BlobStore, M: MetaStore> Registry<B, M> {
         Ok(response)
     }
 
-    fn record_json(&self, response: &Response) {
+    pub(super) fn record_json(&self, response: &Response) {
         let length = response
             .headers()
             .get(header::CONTENT_LENGTH)

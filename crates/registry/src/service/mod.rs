@@ -2,11 +2,14 @@
 //! a response or a [`RegistryError`].
 
 mod blobs;
+mod hub;
 mod listing;
 mod manifests;
+mod search;
 mod uploads;
 
 pub(crate) use listing::version_check;
+pub(crate) use search::ping;
 
 use axum::body::Body;
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};

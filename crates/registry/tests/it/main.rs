@@ -6,6 +6,7 @@ mod conformance;
 mod errors;
 mod listing;
 mod manifests;
+mod search;
 mod server;
 mod uploads;
 
@@ -22,6 +23,8 @@ use tower::ServiceExt as _;
 #[derive(Debug)]
 pub struct App {
     router: Router,
+    /// The metadata store under the router, for what has no endpoint yet (stars, tiers).
+    pub meta: store::SqliteMetaStore,
     _data: TempDir,
 }
 
@@ -74,7 +77,8 @@ impl App {
         let data = tempfile::tempdir().unwrap();
         let (blobs, meta) = store::open_embedded(data.path()).await.unwrap();
         Self {
-            router: registry::router(Registry::new(blobs, meta, config)),
+            router: registry::router(Registry::new(blobs, meta.clone(), config)),
+            meta,
             _data: data,
         }
     }

@@ -1,0 +1,201 @@
+//! Docker Hub's repository API: `/v2/repositories/<namespace>/<name>/` and its `tags/`,
+//! with the fields UIs and tools read, and the trust tier on both.
+
+use axum::http::{header, HeaderMap, HeaderName};
+use axum::response::Response;
+use oci::{Digest, ErrorCode};
+use serde::Serialize;
+use serde_json::json;
+use store::{BlobStore, MetaStore, RepositorySummary, StoredManifest, TagDetail};
+use tokio::io::AsyncReadExt as _;
+
+use super::{json_response, Query};
+use crate::catalogue::{
+    config_platform, index_entries, is_index, namespace_and_name, rfc3339, NumberedPage,
+    PlatformFields,
+};
+use crate::error::{RegistryError, Result};
+use crate::name::RepositoryName;
+use crate::Registry;
+
+const FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+
+/// One platform image of a tag, as Hub lists it.
+#[derive(Debug, Serialize)]
+struct Image {
+    #[serde(flatten)]
+    platform: PlatformFields,
+    digest: Digest,
+    /// The manifest, its config and its layers, in bytes: what a pull of it transfers.
+    size: u64,
+}
+
+impl<B: BlobStore, M: MetaStore> Registry<B, M> {
+    /// `GET /v2/repositories/<namespace>/<name>/`.
+    pub(crate) async fn hub_repository(&self, name: &RepositoryName) -> Result<Response> {
+        let repository = self.summary(name).await?;
+        let (namespace, short_name) = namespace_and_name(&repository.name);
+        let body = json!({
+            "user": namespace,
+            "name": short_name,
+            "namespace": namespace,
+            "repository_type": "image",
+            "status_description": "active",
+            "description": repository.description,
+            "is_private": false,
+            "is_automated": false,
+            "star_count": repository.star_count,
+            "pull_count": repository.pull_count,
+            "last_updated": repository.last_updated_ms.map(rfc3339),
+            "date_registered": rfc3339(repository.created_ms),
+            "tier": repository.tier,
+        });
+        self.hub_json(&body)
+    }
+
+    /// `GET /v2/repositories/<namespace>/<name>/tags/?page=&page_size=`: tags most recently
+    /// pushed first, `page_size` (default 10, at most 100) per page, with Hub's `count`,
+    /// `next` and `previous`.
+    pub(crate) async fn hub_tags(
+        &self,
+        name: &RepositoryName,
+        query: &Query,
+        headers: &HeaderMap,
+    ) -> Result<Response> {
+        let repository = self.summary(name).await?;
+        let page = NumberedPage::from_query(query, "page_size", 10, 100)?;
+        let tags = self
+            .meta
+            .tag_details(&repository.name, &page.offset())
+            .await?;
+        let mut results = Vec::with_capacity(tags.items.len());
+        for tag in &tags.items {
+            results.push(self.tag_json(&repository.name, tag).await?);
+        }
+        let link = |number: u32| {
+            let path = format!("/v2/repositories/{name}/tags/");
+            page_link(headers, &path, number, page.size)
+        };
+        let next = (u64::from(page.page) < page.count(tags.total)).then(|| link(page.page + 1));
+        let previous = (page.page > 1).then(|| link(page.page - 1));
+        let body = json!({
+            "count": tags.total,
+            "next": next,
+            "previous": previous,
+            "results": results,
+            "tier": repository.tier,
+        });
+        self.hub_json(&body)
+    }
+
+    /// The repository's summary, with the pulls this node counted so far included.
+    async fn summary(&self, name: &RepositoryName) -> Result<RepositorySummary> {
+        if let Err(error) = self.pulls.flush(&self.meta).await {
+            tracing::warn!(%error, "pull counts not recorded; showing the last recorded ones");
+        }
+        self.meta
+            .repository_summary(name.as_str())
+            .await?
+            .ok_or_else(|| {
+                RegistryError::new(
+                    ErrorCode::NameUnknown,
+                    format!("repository {name} is not known to this registry"),
+                )
+            })
+    }
+
+    async fn tag_json(&self, repository: &str, tag: &TagDetail) -> Result<serde_json::Value> {
+        let record = &tag.manifest.record;
+        let images = self.images(repository, &tag.manifest).await?;
+        // Hub gives a tag the size of one image, not the sum of its platforms'.
+        let full_size = images.iter().map(|image| image.size).max().unwrap_or(0);
+        Ok(json!({
+            "name": tag.name,
+            "digest": record.digest,
+            "media_type": record.media_type,
+            "content_type": "image",
+            "tag_status": "active",
+            "full_size": full_size,
+            "last_updated": rfc3339(tag.updated_ms),
+            "images": images,
+        }))
+    }
+
+    /// The platform images `manifest` stands for: an index's entries, each with the platform
+    /// its descriptor gives (else its config's), or an image manifest alone.
+    async fn images(&self, repository: &str, manifest: &StoredManifest) -> Result<Vec<Image>> {
+        let record = &manifest.record;
+        if !is_index(&record.media_type) {
+            let platform = self.config_platform(manifest).await?;
+            return Ok(vec![Image {
+                platform,
+                digest: record.digest.clone(),
+                size: record.total_size,
+            }]);
+        }
+        let mut images = Vec::new();
+        for entry in index_entries(&record.payload) {
+            // The store refuses an index whose children are missing, so each is there.
+            let Some(child) = self.meta.manifest(repository, &entry.digest).await? else {
+                continue;
+            };
+            let platform = match entry.platform {
+                Some(platform) => platform,
+                None => self.config_platform(&child).await?,
+            };
+            images.push(Image {
+                platform,
+                digest: entry.digest,
+                size: child.record.total_size,
+            });
+        }
+        Ok(images)
+    }
+
+    /// The platform an image manifest's config declares, read from blob storage; empty when
+    /// it has no config or the config is larger than a manifest may be.
+    async fn config_platform(&self, manifest: &StoredManifest) -> Result<PlatformFields> {
+        let Some(config) = &manifest.record.config_digest else {
+            return Ok(PlatformFields::default());
+        };
+        let content = self.blobs.get(config, None).await?;
+        let limit = self.config.max_manifest_bytes as u64;
+        if content.size > limit {
+            return Ok(PlatformFields::default());
+        }
+        let mut bytes = Vec::with_capacity(usize::try_from(content.size).unwrap_or(0));
+        content
+            .reader
+            .take(limit)
+            .read_to_end(&mut bytes)
+            .await
+            .map_err(|e| {
+                RegistryError::new(
+                    ErrorCode::Unknown,
+                    format!("reading config {config} failed: {e}"),
+                )
+            })?;
+        Ok(config_platform(&bytes))
+    }
+
+    fn hub_json(&self, body: &serde_json::Value) -> Result<Response> {
+        let response = json_response("application/json", body, &[])?;
+        self.record_json(&response);
+        Ok(response)
+    }
+}
+
+/// An absolute link to another page, as Hub gives `next` and `previous`, built from the host
+/// the client asked (and the scheme a TLS-terminating proxy says it used); relative when the
+/// request named no host.
+fn page_link(headers: &HeaderMap, path: &str, page: u32, size: u32) -> String {
+    let query = format!("{path}?page={page}&page_size={size}");
+    let text = |name: &HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    match text(&header::HOST) {
+        Some(host) => {
+            let scheme = text(&FORWARDED_PROTO).unwrap_or("http");
+            format!("{scheme}://{host}{query}")
+        }
+        None => query,
+    }
+}

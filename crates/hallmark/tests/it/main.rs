@@ -5,5 +5,6 @@ mod graph;
 mod lint_docs;
 mod list_cat;
 mod registry_clients;
+mod search_clients;
 mod server;
 mod store_cmds;

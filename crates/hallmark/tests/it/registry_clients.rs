@@ -214,7 +214,7 @@ fn skopeo_copies_a_multi_layer_image_in_and_out_unchanged() {
 }
 
 /// The docker CLI, talking to the daemon `DOCKER_HOST` names.
-fn docker(server: &Server, args: &[&str]) -> String {
+pub(crate) fn docker(server: &Server, args: &[&str]) -> String {
     run(
         server,
         Command::new("docker")

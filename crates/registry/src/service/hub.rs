@@ -6,7 +6,7 @@ use axum::response::Response;
 use oci::{Digest, ErrorCode};
 use serde::Serialize;
 use serde_json::json;
-use store::{BlobStore, MetaStore, RepositorySummary, StoredManifest, TagDetail};
+use store::{BlobError, BlobStore, MetaStore, RepositorySummary, StoredManifest, TagDetail};
 use tokio::io::AsyncReadExt as _;
 
 use super::{json_response, Query};
@@ -153,12 +153,17 @@ impl<B: BlobStore, M: MetaStore> Registry<B, M> {
     }
 
     /// The platform an image manifest's config declares, read from blob storage; empty when
-    /// it has no config or the config is larger than a manifest may be.
+    /// it has no config, the config is gone from storage, or it is larger than a manifest may
+    /// be, so one odd image never hides a repository's other tags.
     async fn config_platform(&self, manifest: &StoredManifest) -> Result<PlatformFields> {
         let Some(config) = &manifest.record.config_digest else {
             return Ok(PlatformFields::default());
         };
-        let content = self.blobs.get(config, None).await?;
+        let content = match self.blobs.get(config, None).await {
+            Ok(content) => content,
+            Err(BlobError::NotFound(_)) => return Ok(PlatformFields::default()),
+            Err(error) => return Err(error.into()),
+        };
         let limit = self.config.max_manifest_bytes as u64;
         if content.size > limit {
             return Ok(PlatformFields::default());

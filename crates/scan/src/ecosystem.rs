@@ -1,5 +1,6 @@
 //! Ecosystems as OSV names them, with each one's version scheme and package-name rules.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use crate::version::Scheme;
@@ -91,8 +92,8 @@ impl Ecosystem {
 
     /// The package name as the ecosystem compares names: PyPI names per PEP 503 (case and runs
     /// of `-_.` do not matter), Maven coordinates and crates case-insensitively, others as
-    /// written.
-    pub fn normalize_name(self, name: &str) -> String {
+    /// written. Borrows when nothing changes, since matching calls this for every package.
+    pub fn normalize_name(self, name: &str) -> Cow<'_, str> {
         match self {
             Ecosystem::PyPI => {
                 let mut out = String::with_capacity(name.len());
@@ -105,10 +106,14 @@ impl Ecosystem {
                         out.push(c.to_ascii_lowercase());
                     }
                 }
-                out
+                Cow::Owned(out)
             }
-            Ecosystem::CratesIo | Ecosystem::Maven => name.to_ascii_lowercase(),
-            _ => name.to_owned(),
+            Ecosystem::CratesIo | Ecosystem::Maven
+                if name.bytes().any(|b| b.is_ascii_uppercase()) =>
+            {
+                Cow::Owned(name.to_ascii_lowercase())
+            }
+            _ => Cow::Borrowed(name),
         }
     }
 }

@@ -98,7 +98,10 @@ impl AdvisoryDb {
             } else {
                 String::new()
             };
-            let name = affected.ecosystem.normalize_name(&affected.name);
+            let name = affected
+                .ecosystem
+                .normalize_name(&affected.name)
+                .into_owned();
             let entry = (
                 at,
                 u32::try_from(i).expect("fewer than 4 billion affected entries"),
@@ -164,7 +167,7 @@ impl AdvisoryDb {
             .index
             .get(&ecosystem)
             .and_then(|by_release| by_release.get(release))
-            .and_then(|by_name| by_name.get(ecosystem.normalize_name(name).as_str()))
+            .and_then(|by_name| by_name.get(ecosystem.normalize_name(name).as_ref()))
         else {
             return Ok(());
         };

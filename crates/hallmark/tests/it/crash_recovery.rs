@@ -1,9 +1,10 @@
 //! `hallmark serve` killed with SIGKILL in the middle of a chunked upload and of a blob's
-//! publish, then restarted on the same data folder: nothing half-written is ever visible, the
-//! store checks clean, and the upload resumes from what the server reports.
+//! publish, then restarted on the same data folder: nothing half-written is ever visible,
+//! `hallmark fsck` finds nothing wrong, and the upload resumes from what the server reports.
 
 use std::io::Write as _;
 use std::path::Path;
+use std::process::Command;
 use std::time::Duration;
 
 use crate::server::{sha256, Server};
@@ -33,17 +34,20 @@ fn kill_while_sending(server: Server, mut stream: std::net::TcpStream, part: &[u
     server.kill();
 }
 
-/// `hallmark fsck`'s check, run by the store on the stopped server's data folder.
-fn assert_store_consistent(data: &Path) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let report = runtime.block_on(async {
-        let (blobs, meta) = store::open_embedded(data).await.unwrap();
-        store::verify(&blobs, &meta).await.unwrap()
-    });
-    assert!(report.is_clean(), "{report:?}");
+/// `hallmark fsck` on the stopped server's data folder: it re-hashes every blob and checks
+/// the metadata against storage.
+fn assert_fsck_clean(data: &Path) {
+    let fsck = Command::new(env!("CARGO_BIN_EXE_hallmark"))
+        .args(["fsck", "--data"])
+        .arg(data)
+        .output()
+        .expect("run hallmark fsck");
+    assert!(
+        fsck.status.success(),
+        "fsck found problems:\n{}\n{}",
+        String::from_utf8_lossy(&fsck.stdout),
+        String::from_utf8_lossy(&fsck.stderr)
+    );
 }
 
 /// HEAD on a blob that must not exist (yet), and GET on one that must, whole.
@@ -116,7 +120,7 @@ fn a_chunked_upload_killed_mid_chunk_resumes_from_the_reported_range() {
         )
         .unwrap();
     kill_while_sending(server, stream, &blob[8 * MIB..18 * MIB]);
-    assert_store_consistent(&data);
+    assert_fsck_clean(&data);
 
     let server = Server::start(&data);
     assert_blob(&server, repo, &blob, false);
@@ -142,7 +146,7 @@ fn a_chunked_upload_killed_mid_chunk_resumes_from_the_reported_range() {
     );
     assert_blob(&server, repo, &blob, true);
     server.kill();
-    assert_store_consistent(&data);
+    assert_fsck_clean(&data);
 }
 
 #[test]
@@ -166,7 +170,7 @@ fn a_publish_killed_midway_leaves_nothing_half_visible() {
     let mut stream = server.open("PUT", &put, &[], whole.len() as u64).unwrap();
     stream.write_all(&whole).unwrap();
     server.kill();
-    assert_store_consistent(&data);
+    assert_fsck_clean(&data);
 
     let server = Server::start(&data);
     assert_blob(&server, repo, &cut, false);
@@ -188,5 +192,5 @@ fn a_publish_killed_midway_leaves_nothing_half_visible() {
         assert_blob(&server, repo, blob, true);
     }
     server.kill();
-    assert_store_consistent(&data);
+    assert_fsck_clean(&data);
 }

@@ -1,26 +1,9 @@
-//! Any bytes given to the OSV importer (as JSON when they start with `{`, else as YAML) give
-//! advisories or reported problems, never a panic; whatever imports can be matched.
+//! Any bytes given to the importer of OSV records must not panic.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use scan::import::{import_reader, Format, ImportReport};
+use scan::import::Format;
 
 mod common;
 
-fuzz_target!(|data: &[u8]| {
-    let name = if data.first() == Some(&b'{') {
-        "record.json"
-    } else {
-        "record.yaml"
-    };
-    let mut report = ImportReport::default();
-    let mut advisories = Vec::new();
-    import_reader(
-        Format::Osv,
-        name,
-        data,
-        &mut |a| advisories.push(a),
-        &mut report,
-    );
-    common::match_everything(advisories);
-});
+fuzz_target!(|data: &[u8]| common::import_and_match(Format::Osv, data));

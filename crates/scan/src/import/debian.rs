@@ -223,15 +223,7 @@ mod tests {
     use super::*;
 
     fn run(text: &str) -> (Vec<Advisory>, ImportReport) {
-        let mut out = Vec::new();
-        let mut report = ImportReport::default();
-        import(
-            "debian.json",
-            text.as_bytes(),
-            &mut |a| out.push(a),
-            &mut report,
-        );
-        (out, report)
+        crate::import::import_text(crate::import::Format::DebianTracker, "debian.json", text)
     }
 
     #[test]

@@ -256,3 +256,18 @@ pub(crate) fn one_line(text: &str) -> String {
         None => line.to_owned(),
     }
 }
+
+/// Runs one importer over `text`, for the importers' unit tests.
+#[cfg(test)]
+pub(crate) fn import_text(format: Format, name: &str, text: &str) -> (Vec<Advisory>, ImportReport) {
+    let mut out = Vec::new();
+    let mut report = ImportReport::default();
+    import_reader(
+        format,
+        name,
+        text.as_bytes(),
+        &mut |a| out.push(a),
+        &mut report,
+    );
+    (out, report)
+}

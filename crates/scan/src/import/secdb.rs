@@ -146,10 +146,7 @@ mod tests {
     use super::*;
 
     fn run(name: &str, text: &str) -> (Vec<Advisory>, ImportReport) {
-        let mut out = Vec::new();
-        let mut report = ImportReport::default();
-        import(name, text.as_bytes(), &mut |a| out.push(a), &mut report);
-        (out, report)
+        crate::import::import_text(crate::import::Format::AlpineSecdb, name, text)
     }
 
     #[test]

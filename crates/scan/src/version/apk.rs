@@ -8,7 +8,6 @@
 //! `_cvs < _svn < _git < _hg < _p` above it; then the `-rN` package revision.
 
 use std::cmp::Ordering;
-use std::fmt;
 use std::str::FromStr;
 
 use super::{cmp_digits, Scheme, VersionError, VersionErrorKind};
@@ -160,25 +159,7 @@ impl Ord for ApkVersion {
     }
 }
 
-impl PartialOrd for ApkVersion {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for ApkVersion {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for ApkVersion {}
-
-impl fmt::Display for ApkVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.original)
-    }
-}
+ordered_by_scheme!(ApkVersion, original);
 
 #[cfg(test)]
 mod tests {

@@ -10,7 +10,6 @@
 //! `b2`, `m3`). Missing items compare as null, so `1-alpha < 1 < 1-sp < 1.1`.
 
 use std::cmp::Ordering;
-use std::fmt;
 use std::str::FromStr;
 
 use super::{cmp_digits, Scheme, VersionError, VersionErrorKind};
@@ -210,25 +209,7 @@ impl Ord for MavenVersion {
     }
 }
 
-impl PartialOrd for MavenVersion {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for MavenVersion {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for MavenVersion {}
-
-impl fmt::Display for MavenVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.original)
-    }
-}
+ordered_by_scheme!(MavenVersion, original);
 
 #[cfg(test)]
 mod tests {

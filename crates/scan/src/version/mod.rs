@@ -5,6 +5,36 @@
 //! ecosystem's own tool does. Parsing never panics: a string the scheme rejects becomes a
 //! [`VersionError`] naming the scheme, the input and the reason.
 
+/// Implements `PartialOrd`, `PartialEq` and `Eq` from a version type's `Ord`, so that equal
+/// means "the scheme orders them alike" (`1.0 == 1.0.0` in PEP 440, `1-ga == 1` in Maven), and,
+/// with `original`, `Display` as the text was written.
+macro_rules! ordered_by_scheme {
+    ($t:ty) => {
+        impl PartialOrd for $t {
+            fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+                Some(self.cmp(other))
+            }
+        }
+
+        impl PartialEq for $t {
+            fn eq(&self, other: &Self) -> bool {
+                self.cmp(other) == std::cmp::Ordering::Equal
+            }
+        }
+
+        impl Eq for $t {}
+    };
+    ($t:ty, original) => {
+        ordered_by_scheme!($t);
+
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.original)
+            }
+        }
+    };
+}
+
 pub mod apk;
 pub mod dpkg;
 pub mod maven;

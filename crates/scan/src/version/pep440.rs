@@ -222,19 +222,7 @@ impl Ord for Pep440Version {
     }
 }
 
-impl PartialOrd for Pep440Version {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for Pep440Version {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for Pep440Version {}
+ordered_by_scheme!(Pep440Version);
 
 /// The normalised form, as `packaging` prints it.
 impl fmt::Display for Pep440Version {

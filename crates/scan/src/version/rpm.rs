@@ -8,7 +8,6 @@
 //! order stays total.
 
 use std::cmp::Ordering;
-use std::fmt;
 use std::str::FromStr;
 
 use super::{cmp_digits, Scheme, VersionError, VersionErrorKind};
@@ -151,25 +150,7 @@ impl Ord for RpmVersion {
     }
 }
 
-impl PartialOrd for RpmVersion {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for RpmVersion {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for RpmVersion {}
-
-impl fmt::Display for RpmVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.original)
-    }
-}
+ordered_by_scheme!(RpmVersion, original);
 
 #[cfg(test)]
 mod tests {

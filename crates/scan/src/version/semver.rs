@@ -8,7 +8,6 @@
 //! accepted because Go module versions always carry one and npm tolerates it.
 
 use std::cmp::Ordering;
-use std::fmt;
 use std::str::FromStr;
 
 use super::{cmp_digits, Scheme, VersionError, VersionErrorKind};
@@ -142,25 +141,7 @@ impl Ord for SemVersion {
     }
 }
 
-impl PartialOrd for SemVersion {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for SemVersion {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for SemVersion {}
-
-impl fmt::Display for SemVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.original)
-    }
-}
+ordered_by_scheme!(SemVersion, original);
 
 #[cfg(test)]
 mod tests {

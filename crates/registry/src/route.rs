@@ -11,7 +11,9 @@
 //! and only a path that names none (they end in `/`, or in a name, never in a distribution
 //! suffix) is read as a Hub one. A repository literally named `repositories/…` thus keeps
 //! every distribution call, and `/v2/repositories/<namespace>/<name>/tags/` lists the tags of
-//! `<namespace>/<name>`, never describes a repository whose name ends in `/tags`.
+//! `<namespace>/<name>`, never describes a repository whose name ends in `/tags` (and
+//! `…/tags/list` is the distribution tag list of `repositories/<namespace>/<name>`, so Hub's
+//! single-tag path cannot name a tag called `list`).
 
 use crate::error::RegistryError;
 use crate::name::RepositoryName;
@@ -43,6 +45,8 @@ pub enum Route {
     HubRepository(RepositoryName),
     /// `/v2/repositories/<namespace>/<name>/tags/`: Hub's tag listing with images.
     HubTags(RepositoryName),
+    /// `/v2/repositories/<namespace>/<name>/tags/<tag>/`: one tag as the listing shows it.
+    HubTag(RepositoryName, String),
 }
 
 impl Route {
@@ -90,17 +94,17 @@ impl Route {
     }
 
     /// A Hub repository path after `/v2/repositories/`: a namespace and a name (at least two
-    /// components), then nothing or `tags`, with or without a closing `/`.
+    /// components), then nothing, `tags` or `tags/<tag>`, with or without a closing `/`.
     fn parse_hub(segments: &[&str]) -> Result<Option<Self>, RegistryError> {
         let segments = segments.strip_suffix(&[""]).unwrap_or(segments);
-        let (name, build): (&[&str], fn(RepositoryName) -> Self) = match segments {
-            [name @ .., "tags"] if name.len() >= 2 => (name, Self::HubTags),
-            name => (name, Self::HubRepository),
-        };
-        if name.len() < 2 {
-            return Ok(None);
+        match segments {
+            [name @ .., "tags"] if name.len() >= 2 => with_name(name, Self::HubTags),
+            [name @ .., "tags", tag] if name.len() >= 2 => {
+                with_name(name, |n| Self::HubTag(n, (*tag).to_owned()))
+            }
+            name if name.len() >= 2 => with_name(name, Self::HubRepository),
+            _ => Ok(None),
         }
-        with_name(name, build)
     }
 
     /// A short, bounded label for metrics and logs.
@@ -117,6 +121,7 @@ impl Route {
             Self::Search => "search",
             Self::HubRepository(_) => "hub_repository",
             Self::HubTags(_) => "hub_tags",
+            Self::HubTag(..) => "hub_tag",
         }
     }
 }
@@ -195,6 +200,19 @@ mod tests {
             (
                 "/v2/repositories/a/tags/",
                 Some(Route::HubRepository(name("a/tags"))),
+            ),
+            (
+                "/v2/repositories/library/python/tags/3.12/",
+                Some(Route::HubTag(name("library/python"), "3.12".into())),
+            ),
+            (
+                "/v2/repositories/a/b/tags/latest",
+                Some(Route::HubTag(name("a/b"), "latest".into())),
+            ),
+            // A tag called `list` is the distribution tag list of `repositories/a/b`.
+            (
+                "/v2/repositories/a/b/tags/list",
+                Some(Route::Tags(name("repositories/a/b"))),
             ),
             ("/v2/repositories/python/", None),
             ("/v2/repositories/", None),

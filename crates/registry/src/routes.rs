@@ -105,6 +105,7 @@ where
         (Method::GET, Route::Search) => r.search(&query).await,
         (Method::GET, Route::HubRepository(n)) => r.hub_repository(&n).await,
         (Method::GET, Route::HubTags(n)) => r.hub_tags(&n, &query, headers).await,
+        (Method::GET, Route::HubTag(n, tag)) => r.hub_tag(&n, &tag).await,
         (method, _) => Err(RegistryError::new(
             ErrorCode::Unsupported,
             format!("{method} is not supported on {}", parts.uri.path()),

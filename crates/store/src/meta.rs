@@ -382,6 +382,13 @@ pub trait MetaStore: Send + Sync {
         page: &OffsetPage,
     ) -> impl Future<Output = Result<Counted<TagDetail>, MetaError>> + Send;
 
+    /// One tag with its manifest; `None` when the repository or the tag does not exist.
+    fn tag_detail(
+        &self,
+        repository: &str,
+        tag: &str,
+    ) -> impl Future<Output = Result<Option<TagDetail>, MetaError>> + Send;
+
     /// Sets what the repository says it is; [`MetaError::RepositoryUnknown`] when it does not
     /// exist.
     fn set_description(

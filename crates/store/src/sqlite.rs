@@ -286,6 +286,14 @@ impl MetaStore for SqliteMetaStore {
         catalogue::tag_details(&self.pool, repository, page).await
     }
 
+    async fn tag_detail(
+        &self,
+        repository: &str,
+        tag: &str,
+    ) -> Result<Option<TagDetail>, MetaError> {
+        catalogue::tag_detail(&self.pool, repository, tag).await
+    }
+
     async fn set_description(&self, repository: &str, description: &str) -> Result<(), MetaError> {
         catalogue::set_description(&self.pool, repository, description).await
     }

@@ -88,6 +88,25 @@ impl<B: BlobStore, M: MetaStore> Registry<B, M> {
         self.hub_json(&body)
     }
 
+    /// `GET /v2/repositories/<namespace>/<name>/tags/<tag>/`: the tag as the listing shows it,
+    /// with the repository's tier.
+    pub(crate) async fn hub_tag(&self, name: &RepositoryName, tag: &str) -> Result<Response> {
+        let repository = self.summary(name).await?;
+        let detail = self
+            .meta
+            .tag_detail(&repository.name, tag)
+            .await?
+            .ok_or_else(|| {
+                RegistryError::new(
+                    ErrorCode::ManifestUnknown,
+                    format!("tag {tag} is not in repository {name}"),
+                )
+            })?;
+        let mut body = self.tag_json(&repository.name, &detail).await?;
+        body["tier"] = json!(repository.tier);
+        self.hub_json(&body)
+    }
+
     /// The repository's summary, with the pulls this node counted so far included.
     async fn summary(&self, name: &RepositoryName) -> Result<RepositorySummary> {
         if let Err(error) = self.pulls.flush(&self.meta).await {

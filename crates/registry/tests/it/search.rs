@@ -320,6 +320,15 @@ async fn hub_tags_list_platform_images_newest_first() {
         json!([{"os": "linux", "architecture": "amd64", "digest": amd64, "size": amd64_size}])
     );
     assert_eq!(amd64_tag["full_size"], amd64_size);
+
+    let one = app.get("/v2/repositories/acme/app/tags/amd64/").await;
+    one.expect(200, None);
+    let mut expected = amd64_tag.clone();
+    expected["tier"] = json!("community");
+    assert_eq!(one.json(), expected);
+    app.get("/v2/repositories/acme/app/tags/nope")
+        .await
+        .expect(404, Some("MANIFEST_UNKNOWN"));
 }
 
 #[tokio::test]

@@ -93,13 +93,8 @@ pub(super) async fn tag_details(
     .fetch_one(pool)
     .await?;
     let sql = format!(
-        "SELECT t.name AS tag_name, t.updated_ms AS tag_updated_ms, {MANIFEST_COLUMNS}
-         FROM tags t
-         JOIN manifests m ON m.id = t.manifest_id
-         JOIN repositories r ON r.id = t.repo_id
-         WHERE r.name = $1
-         ORDER BY t.updated_ms DESC, t.name
-         LIMIT $2 OFFSET $3"
+        "{} WHERE r.name = $1 ORDER BY t.updated_ms DESC, t.name LIMIT $2 OFFSET $3",
+        tag_select()
     );
     let rows = sqlx::query(&sql)
         .bind(repository)
@@ -107,19 +102,41 @@ pub(super) async fn tag_details(
         .bind(to_db(page.offset))
         .fetch_all(pool)
         .await?;
-    let items = rows
-        .iter()
-        .map(|row| {
-            Ok(TagDetail {
-                name: row.try_get("tag_name")?,
-                updated_ms: row.try_get("tag_updated_ms")?,
-                manifest: manifest_from_row(row)?,
-            })
-        })
-        .collect::<Result<_, MetaError>>()?;
     Ok(Counted {
         total: count(total),
-        items,
+        items: rows.iter().map(tag_from_row).collect::<Result<_, _>>()?,
+    })
+}
+
+pub(super) async fn tag_detail(
+    pool: &SqlitePool,
+    repository: &str,
+    tag: &str,
+) -> Result<Option<TagDetail>, MetaError> {
+    let sql = format!("{} WHERE r.name = $1 AND t.name = $2", tag_select());
+    let row = sqlx::query(&sql)
+        .bind(repository)
+        .bind(tag)
+        .fetch_optional(pool)
+        .await?;
+    row.as_ref().map(tag_from_row).transpose()
+}
+
+/// Tags with their manifests, before the `WHERE`.
+fn tag_select() -> String {
+    format!(
+        "SELECT t.name AS tag_name, t.updated_ms AS tag_updated_ms, {MANIFEST_COLUMNS}
+         FROM tags t
+         JOIN manifests m ON m.id = t.manifest_id
+         JOIN repositories r ON r.id = t.repo_id"
+    )
+}
+
+fn tag_from_row(row: &SqliteRow) -> Result<TagDetail, MetaError> {
+    Ok(TagDetail {
+        name: row.try_get("tag_name")?,
+        updated_ms: row.try_get("tag_updated_ms")?,
+        manifest: manifest_from_row(row)?,
     })
 }
 

@@ -199,6 +199,15 @@ async fn tag_details_list_newest_first(store: &impl MetaStore) {
     let last = store.tag_details(repo, &page(2, 5)).await.unwrap();
     assert_eq!(last.items.len(), 1);
     assert_eq!(last.items[0].name, "old");
+    assert_eq!(
+        store.tag_detail(repo, "old").await.unwrap().as_ref(),
+        Some(&last.items[0])
+    );
+    assert_eq!(store.tag_detail(repo, "gone").await.unwrap(), None);
+    assert_eq!(
+        store.tag_detail("cat-tags/none", "old").await.unwrap(),
+        None
+    );
     assert!(matches!(
         store.tag_details("cat-tags/none", &page(0, 10)).await,
         Err(MetaError::RepositoryUnknown(_))

@@ -20,4 +20,4 @@ pub use reference::{
     is_valid_path_component, is_valid_tag, ImageReference, ReferenceError, DEFAULT_DOMAIN,
     OFFICIAL_NAMESPACE,
 };
-pub use tier::{namespace_of, OrganisationTier, TrustTier, UnknownTier};
+pub use tier::{OrganisationTier, TrustTier, UnknownTier};

@@ -69,11 +69,7 @@ impl TrustTier {
     }
 }
 
-/// The namespace of a stored repository name: the part before its first `/`.
-pub fn namespace_of(name: &str) -> Option<&str> {
-    name.split_once('/').map(|(namespace, _)| namespace)
-}
-
+/// What the namespace of a stored name (the part before its first `/`) is, for tiers.
 enum Namespace {
     Library,
     Organisation,
@@ -81,7 +77,7 @@ enum Namespace {
 }
 
 fn organisation_namespace(name: &str) -> Namespace {
-    match namespace_of(name) {
+    match name.split_once('/').map(|(namespace, _)| namespace) {
         Some(OFFICIAL_NAMESPACE) => Namespace::Library,
         Some(namespace) if namespace.parse::<Architecture>().is_err() => Namespace::Organisation,
         _ => Namespace::Other,

@@ -69,13 +69,7 @@ pub(super) async fn search(
         .bind(to_db(page.offset))
         .fetch_all(pool)
         .await?;
-    Ok(Counted {
-        total: count(total),
-        items: rows
-            .iter()
-            .map(summary_from_row)
-            .collect::<Result<_, _>>()?,
-    })
+    counted(total, &rows, summary_from_row)
 }
 
 pub(super) async fn tag_details(
@@ -102,10 +96,7 @@ pub(super) async fn tag_details(
         .bind(to_db(page.offset))
         .fetch_all(pool)
         .await?;
-    Ok(Counted {
-        total: count(total),
-        items: rows.iter().map(tag_from_row).collect::<Result<_, _>>()?,
-    })
+    counted(total, &rows, tag_from_row)
 }
 
 pub(super) async fn tag_detail(
@@ -264,9 +255,16 @@ fn summary_from_row(row: &SqliteRow) -> Result<RepositorySummary, MetaError> {
     })
 }
 
-/// A count from `COUNT(*)`, never negative.
-fn count(value: i64) -> u64 {
-    u64::try_from(value).unwrap_or(0)
+/// One page of rows, each read by `read`, with the total a `COUNT(*)` found.
+fn counted<T>(
+    total: i64,
+    rows: &[SqliteRow],
+    read: fn(&SqliteRow) -> Result<T, MetaError>,
+) -> Result<Counted<T>, MetaError> {
+    Ok(Counted {
+        total: u64::try_from(total).unwrap_or(0),
+        items: rows.iter().map(read).collect::<Result<_, _>>()?,
+    })
 }
 
 /// `text` with `LIKE`'s wildcards (and the escape character itself) escaped by `\`.

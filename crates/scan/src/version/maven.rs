@@ -1,13 +1,16 @@
 //! Maven artifact versions, ordered as Maven's `ComparableVersion`.
 //!
 //! The version is lower-cased and split into items at `.`, at `-`, and where digits meet
-//! letters; a `-` or a digit/letter change opens a nested list, so `1-1` is `[1, [1]]`. Each
-//! list drops its trailing "null" items (`0`, the empty qualifier, an empty list), which is
-//! why `1.0.0 == 1` and `1-ga == 1`. Items compare as: numbers numerically and above
-//! everything; lists above qualifiers; qualifiers by rank, `alpha < beta < milestone < rc = cr
-//! < snapshot < "" = ga = final = release < sp`, with unknown qualifiers after `sp` in
+//! letters; a `-` or a digit/letter change opens a nested list, so `1-1` is `[1, [1]]`, and
+//! `.X` counts as `-X` for a qualifier X at the end or before digits. Each list drops its
+//! trailing "null" items (`0`, the empty qualifier, an empty list), which is why
+//! `1.0.0 == 1` and `1-ga == 1`. Items compare as: numbers numerically and above everything;
+//! lists above qualifiers; qualifiers by rank, `alpha < beta < milestone < rc = cr <
+//! snapshot < "" = ga = final = release < sp`, with unknown qualifiers after `sp` in
 //! alphabetical order. A single letter followed by a digit abbreviates (`a1` = `alpha-1`,
-//! `b2`, `m3`). Missing items compare as null, so `1-alpha < 1 < 1-sp < 1.1`.
+//! `b2`, `m3`). Missing items compare as null, a list by all its items, so
+//! `1-alpha < 1 < 1-sp < 1.1`. The differential test checks all this against Maven 3.8's
+//! own `ComparableVersion`.
 
 use std::cmp::Ordering;
 use std::str::FromStr;
@@ -77,7 +80,12 @@ impl Item {
                 }
             }
             Item::Qualifier(rank, _) => rank.cmp(&RELEASE_RANK),
-            Item::List(items) => items.first().map_or(Ordering::Equal, Item::cmp_null),
+            // Every item counts, not only the first (MNG-6964): `1-ga.1 > 1`.
+            Item::List(items) => items
+                .iter()
+                .map(Item::cmp_null)
+                .find(|o| o.is_ne())
+                .unwrap_or(Ordering::Equal),
         }
     }
 
@@ -124,6 +132,18 @@ fn normalize(items: &mut Vec<Item>) {
     }
 }
 
+/// The list a qualifier goes into: Maven treats `.X` like `-X` for a qualifier X that ends
+/// the version or precedes digits (MNG-5568), so that `1.0.0.X1 < 1.0.0-X2`; a qualifier
+/// that starts a list stays in it.
+fn qualifier_list(stack: &mut Vec<Vec<Item>>) -> &mut Vec<Item> {
+    if stack.last().is_some_and(|list| !list.is_empty()) {
+        stack.push(Vec::new());
+    }
+    stack
+        .last_mut()
+        .expect("the stack starts with the root list")
+}
+
 /// Builds the nested item lists; each `-` or digit/letter switch opens a list inside the
 /// current one, so the stack only ever grows and is folded back at the end.
 fn parse_items(version: &str) -> Vec<Item> {
@@ -149,7 +169,7 @@ fn parse_items(version: &str) -> Vec<Item> {
             }
             b'0'..=b'9' => {
                 if !digits && i > start {
-                    current.push(Item::qualifier(&version[start..i], true));
+                    qualifier_list(&mut stack).push(Item::qualifier(&version[start..i], true));
                     start = i;
                     stack.push(Vec::new());
                 }
@@ -166,10 +186,14 @@ fn parse_items(version: &str) -> Vec<Item> {
         }
     }
     if version.len() > start {
-        let current = stack
-            .last_mut()
-            .expect("the stack starts with the root list");
-        current.push(Item::parse(&version[start..], digits));
+        let list = if digits {
+            stack
+                .last_mut()
+                .expect("the stack starts with the root list")
+        } else {
+            qualifier_list(&mut stack)
+        };
+        list.push(Item::parse(&version[start..], digits));
     }
     while stack.len() > 1 {
         let mut list = stack.pop().unwrap_or_default();

@@ -3,6 +3,7 @@
 
 mod archives;
 mod debian12;
+mod differential;
 mod malformed;
 mod real_data;
 

@@ -15,6 +15,8 @@
 //! `…/tags/list` is the distribution tag list of `repositories/<namespace>/<name>`, so Hub's
 //! single-tag path cannot name a tag called `list`).
 
+use oci::ErrorCode;
+
 use crate::error::RegistryError;
 use crate::name::RepositoryName;
 
@@ -41,6 +43,8 @@ pub enum Route {
     Ping,
     /// `/v1/search?q=&n=&page=`.
     Search,
+    /// `/v2/repositories/<namespace>/`: Hub's list of a namespace's repositories.
+    HubNamespace(String),
     /// `/v2/repositories/<namespace>/<name>/`: Hub's repository description.
     HubRepository(RepositoryName),
     /// `/v2/repositories/<namespace>/<name>/tags/`: Hub's tag listing with images.
@@ -93,11 +97,19 @@ impl Route {
         }
     }
 
-    /// A Hub repository path after `/v2/repositories/`: a namespace and a name (at least two
-    /// components), then nothing, `tags` or `tags/<tag>`, with or without a closing `/`.
+    /// A Hub path after `/v2/repositories/`: a namespace alone, or a namespace and a name (at
+    /// least two components) followed by nothing, `tags` or `tags/<tag>`; with or without a
+    /// closing `/`.
     fn parse_hub(segments: &[&str]) -> Result<Option<Self>, RegistryError> {
         let segments = segments.strip_suffix(&[""]).unwrap_or(segments);
         match segments {
+            [namespace] if oci::is_valid_path_component(namespace) => {
+                Ok(Some(Self::HubNamespace((*namespace).to_owned())))
+            }
+            [namespace] => Err(RegistryError::new(
+                ErrorCode::NameInvalid,
+                format!("namespace {namespace:?} is not a valid repository name component"),
+            )),
             [name @ .., "tags"] if name.len() >= 2 => with_name(name, Self::HubTags),
             [name @ .., "tags", tag] if name.len() >= 2 => {
                 with_name(name, |n| Self::HubTag(n, (*tag).to_owned()))
@@ -119,6 +131,7 @@ impl Route {
             Self::Referrers(..) => "referrers",
             Self::Ping => "ping",
             Self::Search => "search",
+            Self::HubNamespace(_) => "hub_namespace",
             Self::HubRepository(_) => "hub_repository",
             Self::HubTags(_) => "hub_tags",
             Self::HubTag(..) => "hub_tag",
@@ -214,7 +227,14 @@ mod tests {
                 "/v2/repositories/a/b/tags/list",
                 Some(Route::Tags(name("repositories/a/b"))),
             ),
-            ("/v2/repositories/python/", None),
+            (
+                "/v2/repositories/library/",
+                Some(Route::HubNamespace("library".into())),
+            ),
+            (
+                "/v2/repositories/acme",
+                Some(Route::HubNamespace("acme".into())),
+            ),
             ("/v2/repositories/", None),
             // Distribution endpoints win: these are the repository `repositories/…`.
             (

@@ -103,6 +103,7 @@ where
         (Method::GET, Route::Referrers(n, d)) => r.referrers(&n, &d, &query).await,
         (Method::GET, Route::Ping) => ping(),
         (Method::GET, Route::Search) => r.search(&query).await,
+        (Method::GET, Route::HubNamespace(ns)) => r.hub_namespace(&ns, &query, headers).await,
         (Method::GET, Route::HubRepository(n)) => r.hub_repository(&n).await,
         (Method::GET, Route::HubTags(n)) => r.hub_tags(&n, &query, headers).await,
         (Method::GET, Route::HubTag(n, tag)) => r.hub_tag(&n, &tag).await,

@@ -374,6 +374,13 @@ pub trait MetaStore: Send + Sync {
         page: &OffsetPage,
     ) -> impl Future<Output = Result<Counted<RepositorySummary>, MetaError>> + Send;
 
+    /// The repositories in `namespace` (names starting `<namespace>/`), by name.
+    fn namespace_repositories(
+        &self,
+        namespace: &str,
+        page: &OffsetPage,
+    ) -> impl Future<Output = Result<Counted<RepositorySummary>, MetaError>> + Send;
+
     /// The repository's tags with their manifests, most recently pushed first (then by name);
     /// [`MetaError::RepositoryUnknown`] when it does not exist.
     fn tag_details(

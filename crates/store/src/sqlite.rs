@@ -278,6 +278,14 @@ impl MetaStore for SqliteMetaStore {
         catalogue::search(&self.pool, text, page).await
     }
 
+    async fn namespace_repositories(
+        &self,
+        namespace: &str,
+        page: &OffsetPage,
+    ) -> Result<Counted<RepositorySummary>, MetaError> {
+        catalogue::in_namespace(&self.pool, namespace, page).await
+    }
+
     async fn tag_details(
         &self,
         repository: &str,

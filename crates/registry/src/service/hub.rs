@@ -34,28 +34,32 @@ impl<B: BlobStore, M: MetaStore> Registry<B, M> {
     /// `GET /v2/repositories/<namespace>/<name>/`.
     pub(crate) async fn hub_repository(&self, name: &RepositoryName) -> Result<Response> {
         let repository = self.summary(name).await?;
-        let (namespace, short_name) = namespace_and_name(&repository.name);
-        let body = json!({
-            "user": namespace,
-            "name": short_name,
-            "namespace": namespace,
-            "repository_type": "image",
-            "status_description": "active",
-            "description": repository.description,
-            "is_private": false,
-            "is_automated": false,
-            "star_count": repository.star_count,
-            "pull_count": repository.pull_count,
-            "last_updated": repository.last_updated_ms.map(rfc3339),
-            "date_registered": rfc3339(repository.created_ms),
-            "tier": repository.tier,
-        });
+        self.hub_json(&repository_json(&repository))
+    }
+
+    /// `GET /v2/repositories/<namespace>/?page=&page_size=`: its repositories by name,
+    /// `page_size` (default 25, at most 100) per page; empty, not an error, for a namespace
+    /// nobody pushed to, as an organisation may have no repositories yet.
+    pub(crate) async fn hub_namespace(
+        &self,
+        namespace: &str,
+        query: &Query,
+        headers: &HeaderMap,
+    ) -> Result<Response> {
+        let page = NumberedPage::from_query(query, "page_size", 25, 100)?;
+        self.flush_pulls_for_reading().await;
+        let found = self
+            .meta
+            .namespace_repositories(namespace, &page.offset())
+            .await?;
+        let results: Vec<_> = found.items.iter().map(repository_json).collect();
+        let path = format!("/v2/repositories/{namespace}/");
+        let body = paged(results, found.total, page, &path, headers);
         self.hub_json(&body)
     }
 
     /// `GET /v2/repositories/<namespace>/<name>/tags/?page=&page_size=`: tags most recently
-    /// pushed first, `page_size` (default 10, at most 100) per page, with Hub's `count`,
-    /// `next` and `previous`.
+    /// pushed first, `page_size` (default 10, at most 100) per page.
     pub(crate) async fn hub_tags(
         &self,
         name: &RepositoryName,
@@ -72,19 +76,9 @@ impl<B: BlobStore, M: MetaStore> Registry<B, M> {
         for tag in &tags.items {
             results.push(self.tag_json(&repository.name, tag).await?);
         }
-        let link = |number: u32| {
-            let path = format!("/v2/repositories/{name}/tags/");
-            page_link(headers, &path, number, page.size)
-        };
-        let next = (u64::from(page.page) < page.count(tags.total)).then(|| link(page.page + 1));
-        let previous = (page.page > 1).then(|| link(page.page - 1));
-        let body = json!({
-            "count": tags.total,
-            "next": next,
-            "previous": previous,
-            "results": results,
-            "tier": repository.tier,
-        });
+        let path = format!("/v2/repositories/{name}/tags/");
+        let mut body = paged(results, tags.total, page, &path, headers);
+        body["tier"] = json!(repository.tier);
         self.hub_json(&body)
     }
 
@@ -109,9 +103,7 @@ impl<B: BlobStore, M: MetaStore> Registry<B, M> {
 
     /// The repository's summary, with the pulls this node counted so far included.
     async fn summary(&self, name: &RepositoryName) -> Result<RepositorySummary> {
-        if let Err(error) = self.pulls.flush(&self.meta).await {
-            tracing::warn!(%error, "pull counts not recorded; showing the last recorded ones");
-        }
+        self.flush_pulls_for_reading().await;
         self.meta
             .repository_summary(name.as_str())
             .await?
@@ -121,6 +113,13 @@ impl<B: BlobStore, M: MetaStore> Registry<B, M> {
                     format!("repository {name} is not known to this registry"),
                 )
             })
+    }
+
+    /// Records this node's pending pull counts before an answer that shows them.
+    async fn flush_pulls_for_reading(&self) {
+        if let Err(error) = self.pulls.flush(&self.meta).await {
+            tracing::warn!(%error, "pull counts not recorded; showing the last recorded ones");
+        }
     }
 
     async fn tag_json(&self, repository: &str, tag: &TagDetail) -> Result<serde_json::Value> {
@@ -207,6 +206,41 @@ impl<B: BlobStore, M: MetaStore> Registry<B, M> {
         self.record_json(&response);
         Ok(response)
     }
+}
+
+/// A repository as Hub's repository page and namespace listing show it.
+fn repository_json(repository: &RepositorySummary) -> serde_json::Value {
+    let (namespace, name) = namespace_and_name(&repository.name);
+    json!({
+        "user": namespace,
+        "name": name,
+        "namespace": namespace,
+        "repository_type": "image",
+        "status_description": "active",
+        "description": repository.description,
+        "is_private": false,
+        "is_automated": false,
+        "star_count": repository.star_count,
+        "pull_count": repository.pull_count,
+        "last_updated": repository.last_updated_ms.map(rfc3339),
+        "date_registered": rfc3339(repository.created_ms),
+        "tier": repository.tier,
+    })
+}
+
+/// Hub's paged answer: `count` in all, links to the `next` and `previous` pages (or null),
+/// and this page's `results`.
+fn paged(
+    results: Vec<serde_json::Value>,
+    total: u64,
+    page: NumberedPage,
+    path: &str,
+    headers: &HeaderMap,
+) -> serde_json::Value {
+    let link = |number: u32| page_link(headers, path, number, page.size);
+    let next = (u64::from(page.page) < page.count(total)).then(|| link(page.page + 1));
+    let previous = (page.page > 1).then(|| link(page.page - 1));
+    json!({ "count": total, "next": next, "previous": previous, "results": results })
 }
 
 /// An absolute link to another page, as Hub gives `next` and `previous`, built from the host

@@ -206,6 +206,35 @@ async fn hub_repository_pages_carry_tier_stars_and_pulls() {
 }
 
 #[tokio::test]
+async fn hub_namespace_lists_its_repositories_by_name() {
+    let app = catalogue().await;
+    app.push_image("acme/cli", "latest", "cli").await;
+    let listed = app.get("/v2/repositories/acme/?page_size=1").await.json();
+    assert_eq!(
+        (&listed["count"], &listed["previous"]),
+        (&json!(2), &Value::Null)
+    );
+    assert_eq!(listed["next"], "/v2/repositories/acme/?page=2&page_size=1");
+    let first = &listed["results"][0];
+    assert_eq!(
+        (&first["namespace"], &first["name"], &first["tier"]),
+        (&json!("acme"), &json!("cli"), &json!("verified-publisher"))
+    );
+    let second = app
+        .get("/v2/repositories/acme?page=2&page_size=1")
+        .await
+        .json();
+    assert_eq!(second["results"][0]["name"], "python-tools");
+    assert_eq!(second["results"][0]["star_count"], 1);
+    let empty = app.get("/v2/repositories/nobody/").await;
+    empty.expect(200, None);
+    assert_eq!(empty.json()["results"], json!([]));
+    app.get("/v2/repositories/No_Such/")
+        .await
+        .expect(400, Some("NAME_INVALID"));
+}
+
+#[tokio::test]
 async fn pulls_reach_the_store_in_a_batch_after_the_interval() {
     let config = RegistryConfig {
         pull_count_interval: Duration::from_millis(20),

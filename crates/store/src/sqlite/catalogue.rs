@@ -72,6 +72,29 @@ pub(super) async fn search(
     counted(total, &rows, summary_from_row)
 }
 
+pub(super) async fn in_namespace(
+    pool: &SqlitePool,
+    namespace: &str,
+    page: &OffsetPage,
+) -> Result<Counted<RepositorySummary>, MetaError> {
+    // The same prefix test as the tier join, for the same reasons.
+    const IN_NAMESPACE: &str = "substr(r.name, 1, length($1) + 1) = $1 || '/'";
+    let total: i64 = sqlx::query_scalar(&format!(
+        "SELECT COUNT(*) FROM repositories r WHERE {IN_NAMESPACE}"
+    ))
+    .bind(namespace)
+    .fetch_one(pool)
+    .await?;
+    let sql = format!("{SUMMARY_SELECT} WHERE {IN_NAMESPACE} ORDER BY r.name LIMIT $2 OFFSET $3");
+    let rows = sqlx::query(&sql)
+        .bind(namespace)
+        .bind(i64::from(page.limit))
+        .bind(to_db(page.offset))
+        .fetch_all(pool)
+        .await?;
+    counted(total, &rows, summary_from_row)
+}
+
 pub(super) async fn tag_details(
     pool: &SqlitePool,
     repository: &str,

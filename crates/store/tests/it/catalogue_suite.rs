@@ -169,6 +169,18 @@ async fn search_ranks_names_before_descriptions(store: &impl MetaStore) {
             .unwrap();
         assert_eq!(found.total, 0, "{literal}");
     }
+    let listed = store
+        .namespace_repositories("zeb-a", &page(0, 10))
+        .await
+        .unwrap();
+    let names: Vec<_> = listed.items.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!((listed.total, names), (1, vec!["zeb-a/zebra"]));
+    // A namespace is a whole first component: `zeb` holds nothing, though `zeb-a/…` starts so.
+    let none = store
+        .namespace_repositories("zeb", &page(0, 10))
+        .await
+        .unwrap();
+    assert_eq!((none.total, none.items), (0, vec![]));
     let top = &store
         .search_repositories("library/zebra", &page(0, 1))
         .await

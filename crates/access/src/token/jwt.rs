@@ -20,6 +20,10 @@ const ALGORITHM: &str = "ES256";
 /// header costs little to refuse.
 const MAX_TOKEN_LEN: usize = 16 * 1024;
 
+/// Distribution's token specification: "a token should never be returned with less than 60
+/// seconds to live", for older clients.
+const MIN_LIFETIME: Duration = Duration::from_secs(60);
+
 /// How far the clocks of issuer and verifier may disagree, as distribution allows.
 const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
 
@@ -131,12 +135,12 @@ pub struct TokenIssuer {
 }
 
 impl TokenIssuer {
-    /// An issuer named `issuer` whose tokens last `lifetime`.
+    /// An issuer named `issuer` whose tokens last `lifetime`, but never less than a minute.
     pub fn new(key: TokenKey, issuer: &str, lifetime: Duration, clock: Arc<dyn Clock>) -> Self {
         Self {
             key,
             issuer: issuer.to_owned(),
-            lifetime,
+            lifetime: lifetime.max(MIN_LIFETIME),
             clock,
         }
     }
@@ -380,6 +384,15 @@ fn decode_json<T: serde::de::DeserializeOwned>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tokens_live_at_least_a_minute() {
+        let clock = Arc::new(crate::clock::ManualClock::at_unix_seconds(1_000));
+        let key = TokenKey::from_secret_bytes(&[7; 32]).unwrap();
+        let issuer = TokenIssuer::new(key, "i", Duration::from_secs(5), clock);
+        let claims = issuer.issue("", "a", &[]).unwrap().claims;
+        assert_eq!(claims.exp - claims.iat, 60);
+    }
 
     #[test]
     fn access_may_be_null_or_missing_but_not_another_shape() {

@@ -18,7 +18,9 @@ const SECRET_LEN: usize = 32;
 const TEXT_LEN: usize = 43;
 
 /// A refresh token as the client holds it. Shown to the client once; the server keeps only its
-/// [`RefreshTokenHash`].
+/// [`RefreshTokenHash`], beside the subject and the service it was issued for: distribution's
+/// specification binds a refresh token to one subject and one audience, so a token presented for
+/// another service is refused.
 #[derive(Clone, PartialEq, Eq)]
 pub struct RefreshToken(String);
 

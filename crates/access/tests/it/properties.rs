@@ -108,3 +108,74 @@ proptest! {
         prop_assert!(verifier.verify(&text).is_err());
     }
 }
+
+/// Principals of every kind the policy knows, with grants drawn from a few patterns.
+fn principal() -> impl Strategy<Value = access::principal::Principal> {
+    use access::principal::{Principal, Role};
+    let grant = prop::sample::select(vec![
+        "acme/*:push",
+        "acme/secret:pull",
+        "amd64/*:push",
+        "library/*:push,delete",
+        "acme/app:*",
+    ])
+    .prop_map(|text| text.parse().unwrap());
+    (0..6usize, prop::collection::vec(grant, 0..3), any::<bool>()).prop_map(
+        |(kind, grants, member)| {
+            let base = match kind {
+                0 => Principal::anonymous(),
+                1 => Principal::user("u").with_role(Role::Publisher),
+                2 => Principal::user("u").with_role(Role::Admin),
+                3 => Principal::robot("r", []),
+                4 => Principal::architecture_agent("a", oci::Architecture::Amd64),
+                _ => Principal::user("u"),
+            };
+            let base = if member { base.member_of("acme") } else { base };
+            grants.into_iter().fold(base, Principal::with_grant)
+        },
+    )
+}
+
+fn requested_scope() -> impl Strategy<Value = Scope> {
+    let name = prop::sample::select(vec![
+        "library/python",
+        "amd64/python",
+        "arm64v8/python",
+        "acme/app",
+        "acme/secret",
+        "python",
+    ]);
+    let resource = prop_oneof![
+        4 => Just(ResourceType::Repository),
+        1 => Just(ResourceType::Registry),
+    ];
+    (resource, name, prop::collection::btree_set(action(), 1..4))
+        .prop_map(|(resource, name, actions)| Scope::new(resource, None, name, actions).unwrap())
+}
+
+proptest! {
+    #[test]
+    fn a_grant_is_never_more_than_asked_nor_than_allowed(
+        principal in principal(),
+        requested in prop::collection::vec(requested_scope(), 0..5),
+    ) {
+        use access::policy::{grant, is_allowed, Visibility};
+        let facts = |name: &str| if name == "acme/secret" { Visibility::Private } else { Visibility::Public };
+        for granted in grant(&principal, &facts, &requested) {
+            let asked: Vec<&Scope> = requested
+                .iter()
+                .filter(|scope| scope.resource_type() == granted.resource_type() && scope.name() == granted.name())
+                .collect();
+            prop_assert!(!asked.is_empty(), "granted an unrequested resource {}", granted);
+            for action in granted.actions() {
+                let covered = asked.iter().any(|scope| {
+                    scope.actions().contains(action) || scope.actions().contains(&Action::All)
+                });
+                prop_assert!(covered, "granted {} beyond the request", action);
+                if granted.resource_type() == &ResourceType::Repository {
+                    prop_assert!(is_allowed(&principal, &facts, granted.name(), action));
+                }
+            }
+        }
+    }
+}

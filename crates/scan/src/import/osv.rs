@@ -129,6 +129,15 @@ fn convert(file: &str, record: Record, report: &mut ImportReport) -> Advisory {
             report.unsupported_ecosystems += 1;
             continue;
         };
+        if ecosystem.is_os() && release.is_none() {
+            // A distribution's advisory is only meaningful for one of its releases.
+            let reason = RecordError::Shape(format!(
+                "ecosystem {:?} names no release",
+                package.ecosystem
+            ));
+            report.problem(file, Some(&id), reason);
+            continue;
+        }
         if let Some(word) = entry
             .database_specific
             .as_ref()
@@ -262,6 +271,11 @@ mod tests {
                 "a.json",
                 r#"{"id":"X","affected":[{"ranges":[]}]}"#,
                 "no package",
+            ),
+            (
+                "a.json",
+                r#"{"id":"X","affected":[{"package":{"name":"glibc","ecosystem":"Debian"}}]}"#,
+                "names no release",
             ),
         ] {
             let (_, report) = run(name, text);

@@ -282,3 +282,24 @@ fn debian_tracker_json() {
         .map(|a| a.severity);
     assert_eq!(severity, Some(Severity::High));
 }
+
+#[test]
+fn cvss_scores_of_every_real_vector_match_the_reference() {
+    let table = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/cvss_v3_scores.tsv"
+    ))
+    .unwrap();
+    let rows: Vec<(&str, f64)> = table
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| {
+            let (vector, score) = l.split_once('\t').unwrap();
+            (vector, score.parse().unwrap())
+        })
+        .collect();
+    assert_eq!(rows.len(), 127);
+    for (vector, score) in rows {
+        assert_eq!(scan::cvss::base_score(vector), Ok(score), "{vector}");
+    }
+}

@@ -243,4 +243,35 @@ mod tests {
             "https://osv.dev/vulnerability/GHSA-jf85-cpcp-j695"
         );
     }
+
+    proptest::proptest! {
+        /// OSV's event walk equals membership in the union of [introduced, fixed) windows,
+        /// whatever order the events come in, and names the window's own fix.
+        #[test]
+        fn evaluation_is_window_membership(
+            mut bounds in proptest::collection::btree_set(0u64..60, 0..8),
+            shuffle in proptest::collection::vec(0usize..16, 8),
+            probe in 0u64..64,
+        ) {
+            let bounds: Vec<u64> = std::mem::take(&mut bounds).into_iter().collect();
+            let at = |n: u64| v(&format!("{n}.0.0"));
+            let mut events: Vec<Event> = bounds
+                .iter()
+                .enumerate()
+                .map(|(i, &n)| if i % 2 == 0 { Event::Introduced(Bound::At(at(n))) } else { Event::Fixed(at(n)) })
+                .collect();
+            for (i, &j) in shuffle.iter().enumerate() {
+                if !events.is_empty() {
+                    let len = events.len();
+                    events.swap(i % len, j % len);
+                }
+            }
+            let window = bounds.chunks(2).find(|w| w[0] <= probe && w.get(1).is_none_or(|&f| probe < f));
+            let range = Range::new(events);
+            let verdict = range.evaluate(&at(probe));
+            proptest::prop_assert_eq!(verdict.affected, window.is_some());
+            let fix = window.and_then(|w| w.get(1)).map(|&f| at(f));
+            proptest::prop_assert_eq!(verdict.fixed_in.cloned(), fix);
+        }
+    }
 }

@@ -357,4 +357,25 @@ mod tests {
         assert_eq!(m.unparsable[0].error.scheme, Scheme::Pep440);
         assert_eq!(db.withdrawn(), 1);
     }
+
+    proptest::proptest! {
+        /// An OS package meets only advisories of its own distribution and release.
+        #[test]
+        fn os_packages_never_cross_releases(
+            advisory_at in (0usize..3, 0usize..3),
+            package_at in (0usize..3, 0usize..3),
+        ) {
+            let ecosystems = [Ecosystem::Debian, Ecosystem::Ubuntu, Ecosystem::Alpine];
+            let releases = ["11", "12", "v3.20"];
+            let (e, r) = advisory_at;
+            let fixed = if ecosystems[e] == Ecosystem::Alpine { "9.0-r0" } else { "9.0-1" };
+            let mut db = AdvisoryDb::new();
+            db.insert(advisory("CVE-1", ecosystems[e], Some(releases[r]), "zlib", fixed));
+            let (pe, pr) = package_at;
+            let version = if ecosystems[pe] == Ecosystem::Alpine { "1.0-r0" } else { "1.0-1" };
+            let inventory = [package(ecosystems[pe], "zlib1g", version, Some(releases[pr]), Some("zlib"))];
+            let found = db.match_inventory(&inventory).findings.len();
+            proptest::prop_assert_eq!(found == 1, advisory_at == package_at);
+        }
+    }
 }

@@ -192,9 +192,17 @@ impl AdvisoryDb {
             if !hit {
                 continue;
             }
-            if fixed_in.is_empty() && installed.is_err() {
-                // Matched by enumerated version only: any fix the advisory names will do.
-                fixed_in.extend(affected.ranges.iter().flat_map(|r| r.fixed_versions()));
+            if fixed_in.is_empty() {
+                // Matched by an enumerated version that no range covers: name the lowest
+                // fix above the installed version (any fix when it does not parse).
+                let above = |f: &&Version| installed.as_ref().map_or(true, |v| *f > v);
+                let lowest = affected
+                    .ranges
+                    .iter()
+                    .flat_map(|r| r.fixed_versions())
+                    .filter(above)
+                    .min();
+                fixed_in.extend(lowest);
             }
             let status = match affected.status {
                 Some(Status::Fixed) | None if !fixed_in.is_empty() => Status::Fixed,
@@ -212,6 +220,9 @@ impl AdvisoryDb {
                 same.fixed_in.sort();
                 same.fixed_in.dedup();
                 same.severity = same.severity.max(severity);
+                if same.status == Status::Unfixed && !same.fixed_in.is_empty() {
+                    same.status = Status::Fixed;
+                }
                 continue;
             }
             fixed_in.sort();
@@ -356,6 +367,38 @@ mod tests {
         assert_eq!(m.unparsable.len(), 1);
         assert_eq!(m.unparsable[0].error.scheme, Scheme::Pep440);
         assert_eq!(db.withdrawn(), 1);
+    }
+
+    #[test]
+    fn enumerated_versions_outside_ranges_still_name_a_fix() {
+        let parse = |s| Version::parse(Scheme::Pep440, s).unwrap();
+        let mut a = advisory("PYSEC-3", Ecosystem::PyPI, None, "x", "1.0");
+        a.affected[0].ranges.push(Range::new(vec![
+            Event::Introduced(Bound::At(parse("2.0"))),
+            Event::Fixed(parse("3.0")),
+        ]));
+        a.affected[0].versions.push(parse("1.5"));
+        a.affected[0].unparsed_versions.push("1.5-legacy!".into());
+        let mut db = AdvisoryDb::new();
+        db.insert(a);
+        let m = db.match_inventory(&[
+            package(Ecosystem::PyPI, "x", "1.5", None, None),
+            package(Ecosystem::PyPI, "x", "1.5-legacy!", None, None),
+        ]);
+        let fixes: Vec<_> = m
+            .findings
+            .iter()
+            .map(|f| (f.package, f.status, f.fixed_in[0].to_string()))
+            .collect();
+        // The unparsable one names the lowest fix of all; it is also reported as unparsable.
+        assert_eq!(
+            fixes,
+            [
+                (0, Status::Fixed, "3.0".into()),
+                (1, Status::Fixed, "1.0".into())
+            ]
+        );
+        assert_eq!(m.unparsable.len(), 1);
     }
 
     proptest::proptest! {

@@ -24,6 +24,7 @@
 
 #![deny(missing_docs)]
 
+mod access;
 mod blob;
 mod catalogue;
 mod copy;
@@ -35,6 +36,10 @@ mod migrate;
 mod sqlite;
 mod verify;
 
+pub use access::{
+    Account, AccountKind, AuditAction, AuditEntry, AuditFilter, NewAuditEntry, RefreshTokenRecord,
+    UnknownAuditAction,
+};
 pub use blob::{
     BlobContent, BlobError, BlobMeta, BlobStore, ByteRange, ByteStream, UploadId, UploadState,
 };

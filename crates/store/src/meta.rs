@@ -5,6 +5,7 @@ use std::future::Future;
 
 use oci::{Digest, DigestError, OrganisationTier};
 
+use crate::access::{Account, AuditEntry, AuditFilter, NewAuditEntry, RefreshTokenRecord};
 use crate::blob::{UploadId, UploadState};
 use crate::catalogue::{Counted, OffsetPage, RepositorySummary, TagDetail};
 
@@ -163,6 +164,12 @@ pub enum MetaError {
         /// The offset recorded now.
         committed: u64,
     },
+    /// The account does not exist.
+    #[error("account {0:?} is unknown: create it with hallmark admin user add or robot add")]
+    AccountUnknown(String),
+    /// The organisation does not exist.
+    #[error("organisation {0:?} is unknown: create it with hallmark admin org add")]
+    OrganisationUnknown(String),
     /// A stored value could not be read back (a damaged row or a newer schema).
     #[error("stored {column} value {value:?} is invalid: {reason}")]
     Corrupt {
@@ -432,4 +439,117 @@ pub trait MetaStore: Send + Sync {
         &self,
         counts: &[(String, u64)],
     ) -> impl Future<Output = Result<(), MetaError>> + Send;
+
+    /// [`MetaStore::put_manifest`] with audit entries written in the same transaction: a push
+    /// by `actor`, and a tag move when the tag pointed at another manifest before.
+    fn put_manifest_audited(
+        &self,
+        repository: &str,
+        manifest: &NewManifest,
+        tag: Option<&str>,
+        actor: &str,
+    ) -> impl Future<Output = Result<(), MetaError>> + Send;
+
+    /// [`MetaStore::delete_manifest`] with a delete entry by `actor` in the same transaction.
+    fn delete_manifest_audited(
+        &self,
+        repository: &str,
+        digest: &Digest,
+        actor: &str,
+    ) -> impl Future<Output = Result<bool, MetaError>> + Send;
+
+    /// [`MetaStore::delete_tag`] with a delete entry by `actor` in the same transaction.
+    fn delete_tag_audited(
+        &self,
+        repository: &str,
+        tag: &str,
+        actor: &str,
+    ) -> impl Future<Output = Result<bool, MetaError>> + Send;
+
+    /// Creates an account with its grants and memberships, audited as `actor`'s permission
+    /// change; `false` (and nothing written) when the name is taken.
+    /// [`MetaError::OrganisationUnknown`] when a membership names a missing organisation.
+    fn create_account(
+        &self,
+        account: &Account,
+        actor: &str,
+    ) -> impl Future<Output = Result<bool, MetaError>> + Send;
+
+    /// The account, with its grants and memberships.
+    fn account(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<Account>, MetaError>> + Send;
+
+    /// Every account, by name.
+    fn accounts(&self) -> impl Future<Output = Result<Vec<Account>, MetaError>> + Send;
+
+    /// Removes an account with its grants, memberships and refresh tokens; `false` when there
+    /// was none.
+    fn delete_account(
+        &self,
+        name: &str,
+        actor: &str,
+    ) -> impl Future<Output = Result<bool, MetaError>> + Send;
+
+    /// Creates an organisation; `false` when it exists.
+    fn create_organisation(
+        &self,
+        name: &str,
+        actor: &str,
+    ) -> impl Future<Output = Result<bool, MetaError>> + Send;
+
+    /// Makes `account` a member of `organisation`; `false` when it already was.
+    fn add_member(
+        &self,
+        organisation: &str,
+        account: &str,
+        actor: &str,
+    ) -> impl Future<Output = Result<bool, MetaError>> + Send;
+
+    /// Makes a repository (existing or not yet pushed) private or public again.
+    fn set_private(
+        &self,
+        repository: &str,
+        private: bool,
+        actor: &str,
+    ) -> impl Future<Output = Result<(), MetaError>> + Send;
+
+    /// Which of `repositories` are private.
+    fn private_repositories(
+        &self,
+        repositories: &[&str],
+    ) -> impl Future<Output = Result<Vec<String>, MetaError>> + Send;
+
+    /// Records a refresh token's hash and binding.
+    fn put_refresh_token(
+        &self,
+        token: &RefreshTokenRecord,
+    ) -> impl Future<Output = Result<(), MetaError>> + Send;
+
+    /// The refresh token with this hash, expired or not (the caller compares times).
+    fn refresh_token(
+        &self,
+        token_hash: &str,
+    ) -> impl Future<Output = Result<Option<RefreshTokenRecord>, MetaError>> + Send;
+
+    /// The token signing key's secret: `candidate` when none was stored yet (it is stored
+    /// then), else the stored one, so processes starting together agree on one key.
+    fn token_signing_key(
+        &self,
+        candidate: &[u8],
+    ) -> impl Future<Output = Result<Vec<u8>, MetaError>> + Send;
+
+    /// Appends an entry to the audit log on its own, for changes made outside this store's
+    /// other audited methods.
+    fn record_audit(
+        &self,
+        entry: &NewAuditEntry,
+    ) -> impl Future<Output = Result<(), MetaError>> + Send;
+
+    /// Audit entries matching `filter`, newest first.
+    fn audit_log(
+        &self,
+        filter: &AuditFilter,
+    ) -> impl Future<Output = Result<Vec<AuditEntry>, MetaError>> + Send;
 }

@@ -30,6 +30,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "catalogue",
         sql: include_str!("../migrations/sqlite/0003_catalogue.sql"),
     },
+    Migration {
+        version: 4,
+        name: "access",
+        sql: include_str!("../migrations/sqlite/0004_access.sql"),
+    },
 ];
 
 /// Applies the migrations `pool` has not seen yet.

@@ -6,6 +6,7 @@
 //! must add: `COLLATE "C"` on repository and tag names, so `n`/`last` pages sort bytewise as
 //! SQLite's default collation does, whatever the server's locale.
 
+mod access;
 mod catalogue;
 mod gc;
 mod manifests;
@@ -21,6 +22,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
+use crate::access::{Account, AuditEntry, AuditFilter, NewAuditEntry, RefreshTokenRecord};
 use crate::blob::{UploadId, UploadState};
 use crate::catalogue::{Counted, OffsetPage, RepositorySummary, TagDetail};
 use crate::meta::{
@@ -171,7 +173,7 @@ impl MetaStore for SqliteMetaStore {
         manifest: &NewManifest,
         tag: Option<&str>,
     ) -> Result<(), MetaError> {
-        manifests::put(&self.pool, repository, manifest, tag).await
+        manifests::put(&self.pool, repository, manifest, tag, None).await
     }
 
     async fn manifest(
@@ -191,7 +193,7 @@ impl MetaStore for SqliteMetaStore {
     }
 
     async fn delete_manifest(&self, repository: &str, digest: &Digest) -> Result<bool, MetaError> {
-        manifests::delete(&self.pool, repository, digest).await
+        manifests::delete(&self.pool, repository, digest, None).await
     }
 
     async fn list_tags(&self, repository: &str, page: &Page) -> Result<Vec<String>, MetaError> {
@@ -199,7 +201,7 @@ impl MetaStore for SqliteMetaStore {
     }
 
     async fn delete_tag(&self, repository: &str, tag: &str) -> Result<bool, MetaError> {
-        manifests::delete_tag(&self.pool, repository, tag).await
+        manifests::delete_tag(&self.pool, repository, tag, None).await
     }
 
     async fn referrers(
@@ -324,6 +326,102 @@ impl MetaStore for SqliteMetaStore {
 
     async fn add_pulls(&self, counts: &[(String, u64)]) -> Result<(), MetaError> {
         catalogue::add_pulls(&self.pool, counts).await
+    }
+
+    async fn put_manifest_audited(
+        &self,
+        repository: &str,
+        manifest: &NewManifest,
+        tag: Option<&str>,
+        actor: &str,
+    ) -> Result<(), MetaError> {
+        manifests::put(&self.pool, repository, manifest, tag, Some(actor)).await
+    }
+
+    async fn delete_manifest_audited(
+        &self,
+        repository: &str,
+        digest: &Digest,
+        actor: &str,
+    ) -> Result<bool, MetaError> {
+        manifests::delete(&self.pool, repository, digest, Some(actor)).await
+    }
+
+    async fn delete_tag_audited(
+        &self,
+        repository: &str,
+        tag: &str,
+        actor: &str,
+    ) -> Result<bool, MetaError> {
+        manifests::delete_tag(&self.pool, repository, tag, Some(actor)).await
+    }
+
+    async fn create_account(&self, account: &Account, actor: &str) -> Result<bool, MetaError> {
+        access::create_account(&self.pool, account, actor).await
+    }
+
+    async fn account(&self, name: &str) -> Result<Option<Account>, MetaError> {
+        access::account(&self.pool, name).await
+    }
+
+    async fn accounts(&self) -> Result<Vec<Account>, MetaError> {
+        access::accounts(&self.pool).await
+    }
+
+    async fn delete_account(&self, name: &str, actor: &str) -> Result<bool, MetaError> {
+        access::delete_account(&self.pool, name, actor).await
+    }
+
+    async fn create_organisation(&self, name: &str, actor: &str) -> Result<bool, MetaError> {
+        access::create_organisation(&self.pool, name, actor).await
+    }
+
+    async fn add_member(
+        &self,
+        organisation: &str,
+        account: &str,
+        actor: &str,
+    ) -> Result<bool, MetaError> {
+        access::add_member(&self.pool, organisation, account, actor).await
+    }
+
+    async fn set_private(
+        &self,
+        repository: &str,
+        private: bool,
+        actor: &str,
+    ) -> Result<(), MetaError> {
+        access::set_private(&self.pool, repository, private, actor).await
+    }
+
+    async fn private_repositories(&self, repositories: &[&str]) -> Result<Vec<String>, MetaError> {
+        access::private_repositories(&self.pool, repositories).await
+    }
+
+    async fn put_refresh_token(&self, token: &RefreshTokenRecord) -> Result<(), MetaError> {
+        access::put_refresh_token(&self.pool, token).await
+    }
+
+    async fn refresh_token(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<RefreshTokenRecord>, MetaError> {
+        access::refresh_token(&self.pool, token_hash).await
+    }
+
+    async fn token_signing_key(&self, candidate: &[u8]) -> Result<Vec<u8>, MetaError> {
+        access::token_signing_key(&self.pool, candidate).await
+    }
+
+    async fn record_audit(&self, entry: &NewAuditEntry) -> Result<(), MetaError> {
+        let mut tx = self.pool.begin().await?;
+        access::insert_audit(&mut tx, entry).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, MetaError> {
+        access::audit_log(&self.pool, filter).await
     }
 }
 

@@ -21,8 +21,11 @@ const SUMMARY_SELECT: &str = "SELECT r.name, r.description, r.pull_count, r.crea
      LEFT JOIN organisation_tiers o
        ON substr(r.name, 1, length(o.namespace) + 1) = o.namespace || '/'";
 
-/// What a search matches: `$1` is the text as a `LIKE` pattern, lowercased (names are).
-const SEARCH_MATCH: &str = "r.name LIKE $1 ESCAPE '\\' OR lower(r.description) LIKE $1 ESCAPE '\\'";
+/// What a search matches: `$1` is the text as a `LIKE` pattern, lowercased (names are). Private
+/// repositories are never listed: search answers anyone, without a token.
+const SEARCH_MATCH: &str =
+    "(r.name LIKE $1 ESCAPE '\\' OR lower(r.description) LIKE $1 ESCAPE '\\')
+     AND r.name NOT IN (SELECT name FROM private_repositories)";
 
 pub(super) async fn summary(
     pool: &SqlitePool,
@@ -77,8 +80,10 @@ pub(super) async fn in_namespace(
     namespace: &str,
     page: &OffsetPage,
 ) -> Result<Counted<RepositorySummary>, MetaError> {
-    // The same prefix test as the tier join, for the same reasons.
-    const IN_NAMESPACE: &str = "substr(r.name, 1, length($1) + 1) = $1 || '/'";
+    // The same prefix test as the tier join, for the same reasons; private repositories are
+    // left out as search leaves them out.
+    const IN_NAMESPACE: &str = "substr(r.name, 1, length($1) + 1) = $1 || '/'
+        AND r.name NOT IN (SELECT name FROM private_repositories)";
     let total: i64 = sqlx::query_scalar(&format!(
         "SELECT COUNT(*) FROM repositories r WHERE {IN_NAMESPACE}"
     ))

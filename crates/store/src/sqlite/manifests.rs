@@ -5,10 +5,12 @@ use oci::Digest;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
+use super::access::{audit_entry, insert_audit};
 use super::{
     digest_column, ensure_repository, now_ms, optional_digest_column, page_bounds,
     repository_exists, size_column, to_db,
 };
+use crate::access::AuditAction;
 use crate::meta::{ManifestRecord, MetaError, NewManifest, Page, ReferenceProblem, StoredManifest};
 
 pub(super) const MANIFEST_COLUMNS: &str = "m.digest, m.media_type, m.artifact_type, m.payload, \
@@ -17,11 +19,14 @@ pub(super) const MANIFEST_COLUMNS: &str = "m.digest, m.media_type, m.artifact_ty
 /// How many payloads verification holds in memory at once.
 const VERIFY_BATCH: i64 = 100;
 
+/// Records a manifest; with an `actor`, its push (and any tag move) goes into the audit log in
+/// the same transaction.
 pub(super) async fn put(
     pool: &SqlitePool,
     repository: &str,
     manifest: &NewManifest,
     tag: Option<&str>,
+    actor: Option<&str>,
 ) -> Result<(), MetaError> {
     let mut tx = pool.begin().await?;
     let repo_id = ensure_repository(&mut tx, repository).await?;
@@ -34,8 +39,27 @@ pub(super) async fn put(
         // The same digest means the same bytes, so its references are already recorded.
         None => manifest_id(&mut tx, repo_id, &manifest.record.digest).await?,
     };
-    if let Some(tag) = tag {
-        upsert_tag(&mut tx, repo_id, tag, manifest_id).await?;
+    let moved_from = match tag {
+        Some(tag) => upsert_tag(&mut tx, repo_id, tag, manifest_id).await?,
+        None => None,
+    };
+    if let Some(actor) = actor {
+        let digest = manifest.record.digest.as_str();
+        let reference = tag.unwrap_or(digest);
+        let push = audit_entry(actor, AuditAction::Push, repository, reference, digest, "");
+        insert_audit(&mut tx, &push).await?;
+        if let Some(previous) = moved_from {
+            let detail = format!("from {previous}");
+            let moved = audit_entry(
+                actor,
+                AuditAction::TagMove,
+                repository,
+                reference,
+                digest,
+                &detail,
+            );
+            insert_audit(&mut tx, &moved).await?;
+        }
     }
     // Any early return above drops `tx`, which rolls everything back.
     tx.commit().await?;
@@ -139,12 +163,23 @@ async fn manifest_id(
     Ok(row.try_get("id")?)
 }
 
+/// Points `tag` at the manifest; returns the digest it pointed at before when that was another
+/// manifest (a tag move).
 async fn upsert_tag(
     tx: &mut Transaction<'_, Sqlite>,
     repo_id: i64,
     tag: &str,
     manifest_id: i64,
-) -> Result<(), MetaError> {
+) -> Result<Option<String>, MetaError> {
+    let previous: Option<String> = sqlx::query_scalar(
+        "SELECT m.digest FROM tags t JOIN manifests m ON m.id = t.manifest_id
+         WHERE t.repo_id = $1 AND t.name = $2 AND t.manifest_id <> $3",
+    )
+    .bind(repo_id)
+    .bind(tag)
+    .bind(manifest_id)
+    .fetch_optional(&mut **tx)
+    .await?;
     sqlx::query(
         "INSERT INTO tags (repo_id, name, manifest_id, updated_ms) VALUES ($1, $2, $3, $4)
          ON CONFLICT (repo_id, name)
@@ -156,7 +191,7 @@ async fn upsert_tag(
     .bind(now_ms())
     .execute(&mut **tx)
     .await?;
-    Ok(())
+    Ok(previous)
 }
 
 pub(super) async fn by_digest(
@@ -195,11 +230,15 @@ pub(super) async fn by_tag(
     row.as_ref().map(manifest_from_row).transpose()
 }
 
+/// Deletes a manifest; with an `actor`, the delete goes into the audit log in the same
+/// transaction.
 pub(super) async fn delete(
     pool: &SqlitePool,
     repository: &str,
     digest: &Digest,
+    actor: Option<&str>,
 ) -> Result<bool, MetaError> {
+    let mut tx = pool.begin().await?;
     // One statement, so the "still listed by an index" check and the delete cannot be split by
     // a concurrent index push. Layers, references and tags go with it (ON DELETE CASCADE).
     let deleted = sqlx::query(
@@ -209,12 +248,19 @@ pub(super) async fn delete(
     )
     .bind(repository)
     .bind(digest.as_str())
-    .execute(pool)
+    .execute(&mut *tx)
     .await?
     .rows_affected();
     if deleted > 0 {
+        if let Some(actor) = actor {
+            let digest = digest.as_str();
+            let entry = audit_entry(actor, AuditAction::Delete, repository, digest, digest, "");
+            insert_audit(&mut tx, &entry).await?;
+        }
+        tx.commit().await?;
         return Ok(true);
     }
+    drop(tx);
     match by_digest(pool, repository, digest).await? {
         Some(_) => Err(MetaError::ManifestInUse(digest.clone())),
         None => Ok(false),
@@ -242,21 +288,33 @@ pub(super) async fn list_tags(
     rows.iter().map(|r| Ok(r.try_get("name")?)).collect()
 }
 
+/// Deletes a tag; with an `actor`, the delete (with the digest the tag pointed at) goes into the
+/// audit log in the same transaction.
 pub(super) async fn delete_tag(
     pool: &SqlitePool,
     repository: &str,
     tag: &str,
+    actor: Option<&str>,
 ) -> Result<bool, MetaError> {
-    let deleted = sqlx::query(
+    let mut tx = pool.begin().await?;
+    let deleted: Option<String> = sqlx::query_scalar(
         "DELETE FROM tags
-         WHERE repo_id = (SELECT id FROM repositories WHERE name = $1) AND name = $2",
+         WHERE repo_id = (SELECT id FROM repositories WHERE name = $1) AND name = $2
+         RETURNING (SELECT digest FROM manifests WHERE id = tags.manifest_id)",
     )
     .bind(repository)
     .bind(tag)
-    .execute(pool)
-    .await?
-    .rows_affected();
-    Ok(deleted > 0)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(digest) = deleted else {
+        return Ok(false);
+    };
+    if let Some(actor) = actor {
+        let entry = audit_entry(actor, AuditAction::Delete, repository, tag, &digest, "");
+        insert_audit(&mut tx, &entry).await?;
+    }
+    tx.commit().await?;
+    Ok(true)
 }
 
 pub(super) async fn referrers(
@@ -381,6 +439,7 @@ pub(super) fn manifest_from_row(row: &SqliteRow) -> Result<StoredManifest, MetaE
 mod tests {
     use oci::{Digest, DigestAlgorithm};
 
+    use crate::access::AuditAction;
     use crate::meta::{ManifestRecord, MetaStore, NewManifest, ReferenceProblem};
     use crate::sqlite::SqliteMetaStore;
 

@@ -1,6 +1,7 @@
 //! The store's integration tests: one conformance suite per trait, run against every
 //! implementation, plus crash safety and verification on the embedded deployment.
 
+mod access_suite;
 mod blob_suite;
 mod catalogue_suite;
 mod crash;

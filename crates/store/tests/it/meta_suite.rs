@@ -25,6 +25,7 @@ pub async fn run(harness: &impl Harness) {
     collection_deletes_only_what_nothing_keeps(&store).await;
     upload_offsets_compare_and_set(&store).await;
     super::catalogue_suite::run(&store).await;
+    super::access_suite::run(&store).await;
     drop(store);
     uploads_survive_reopening(harness).await;
 }

@@ -3,9 +3,10 @@
 //! `hallmark fsck` finds nothing wrong, and the upload resumes from what the server reports.
 
 use std::io::Write as _;
+use std::net::TcpStream;
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::server::{sha256, Server};
 
@@ -13,7 +14,8 @@ const MIB: usize = 1024 * 1024;
 
 /// Bytes that neither repeat nor compress: a xorshift stream.
 fn content(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed | 1;
+    // Spread the seed so that neighbouring seeds give unrelated streams (xorshift needs it odd).
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let mut out = Vec::with_capacity(len + 8);
     while out.len() < len {
         state ^= state << 13;
@@ -25,13 +27,41 @@ fn content(len: usize, seed: u64) -> Vec<u8> {
     out
 }
 
-/// Writes `part` of a request body announced longer, gives the server a moment to act on it,
-/// then kills the server with the connection still open.
-fn kill_while_sending(server: Server, mut stream: std::net::TcpStream, part: &[u8]) {
+/// Writes `part` of a request body announced longer, waits until the server has written at
+/// least `landed` bytes of it into some file of `folder` (the store's `uploads/` or `tmp/`), and
+/// kills the server there, with the connection still open: the kill lands mid-write, not
+/// before the server has started or after it has given up.
+fn kill_while_sending(
+    server: Server,
+    mut stream: TcpStream,
+    part: &[u8],
+    folder: &Path,
+    landed: u64,
+) {
     stream.write_all(part).expect("send part of the body");
     stream.flush().unwrap();
-    std::thread::sleep(Duration::from_millis(200));
+    wait_until(
+        || largest_file(folder) >= landed,
+        || format!("{landed} bytes in {}", folder.display()),
+    );
     server.kill();
+}
+
+fn largest_file(folder: &Path) -> u64 {
+    let entries = std::fs::read_dir(folder).into_iter().flatten().flatten();
+    entries
+        .filter_map(|e| e.metadata().ok())
+        .map(|m| m.len())
+        .max()
+        .unwrap_or(0)
+}
+
+fn wait_until(done: impl Fn() -> bool, what: impl Fn() -> String) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done() {
+        assert!(Instant::now() < deadline, "waited a minute for {}", what());
+        std::thread::sleep(Duration::from_millis(2));
+    }
 }
 
 /// `hallmark fsck` on the stopped server's data folder: it re-hashes every blob and checks
@@ -119,7 +149,14 @@ fn a_chunked_upload_killed_mid_chunk_resumes_from_the_reported_range() {
             16 * MIB as u64,
         )
         .unwrap();
-    kill_while_sending(server, stream, &blob[8 * MIB..18 * MIB]);
+    let uploads = data.join("uploads");
+    kill_while_sending(
+        server,
+        stream,
+        &blob[8 * MIB..18 * MIB],
+        &uploads,
+        9 * MIB as u64,
+    );
     assert_fsck_clean(&data);
 
     let server = Server::start(&data);
@@ -161,14 +198,26 @@ fn a_publish_killed_midway_leaves_nothing_half_visible() {
     let server = Server::start(&data);
     let path = format!("/v2/{repo}/blobs/uploads/?digest={}", sha256(&cut));
     let stream = server.open("POST", &path, &[], cut.len() as u64).unwrap();
-    kill_while_sending(server, stream, &cut[..cut.len() / 2]);
+    kill_while_sending(
+        server,
+        stream,
+        &cut[..cut.len() / 2],
+        &data.join("tmp"),
+        MIB as u64,
+    );
 
-    // The closing PUT of a POST-then-PUT upload, killed once all its body is sent: the server
-    // is then hashing, syncing or renaming, or has just finished.
+    // The closing PUT of a POST-then-PUT upload, killed once its whole body is in the upload
+    // file: the server is then checking the digest, syncing or renaming, or has just finished.
     let server = Server::start(&data);
     let put = with_digest(&start_upload(&server, repo), &sha256(&whole));
     let mut stream = server.open("PUT", &put, &[], whole.len() as u64).unwrap();
     stream.write_all(&whole).unwrap();
+    let hex = sha256(&whole)["sha256:".len()..].to_owned();
+    let published = data.join("blobs/sha256").join(&hex[..2]).join(&hex);
+    wait_until(
+        || largest_file(&data.join("uploads")) == whole.len() as u64 || published.exists(),
+        || "the PUT's body to land".to_owned(),
+    );
     server.kill();
     assert_fsck_clean(&data);
 

@@ -7,12 +7,16 @@
 //! an [`oci::ErrorCode`], whose one table decides the status. Blob bodies stream through in
 //! large chunks both ways; no blob is ever held in memory whole.
 //!
+//! With [`Registry::with_auth`], every route checks a bearer token first (see `auth`), and
+//! `/token` issues them; without it the registry is open to everyone, for local experiments.
+//!
 //! Beside it sit Docker Hub's search (`/v1/search`, which `docker search` and `podman search`
 //! speak) and its repository API (`/v2/repositories/<namespace>/<name>/` and `tags/`), read
 //! from the store's catalogue; every answer about a repository carries its [`oci::TrustTier`].
 
 #![deny(missing_docs)]
 
+mod auth;
 mod body;
 mod catalogue;
 mod error;
@@ -29,6 +33,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use store::{BlobStore, MetaStore};
 
+pub use auth::{Auth, AuthConfig};
 pub use error::RegistryError;
 pub use metrics::Metrics;
 pub use name::{Reference, RepositoryName, MAX_NAME_LEN};
@@ -68,6 +73,8 @@ pub struct Registry<B, M> {
     config: RegistryConfig,
     metrics: Arc<Metrics>,
     pulls: pulls::PullCounter,
+    /// Token authentication; `None` serves everyone everything (`hallmark serve --auth none`).
+    auth: Option<Auth>,
 }
 
 impl<B: BlobStore, M: MetaStore> Registry<B, M> {
@@ -79,7 +86,14 @@ impl<B: BlobStore, M: MetaStore> Registry<B, M> {
             meta,
             config,
             metrics: Arc::new(Metrics::default()),
+            auth: None,
         }
+    }
+
+    /// The same registry with every route behind token authentication.
+    pub fn with_auth(mut self, auth: Auth) -> Self {
+        self.auth = Some(auth);
+        self
     }
 
     /// The counters `/metrics` reports.

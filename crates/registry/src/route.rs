@@ -51,6 +51,8 @@ pub enum Route {
     HubTags(RepositoryName),
     /// `/v2/repositories/<namespace>/<name>/tags/<tag>/`: one tag as the listing shows it.
     HubTag(RepositoryName, String),
+    /// `/token`: the token endpoint challenges send clients to.
+    Token,
 }
 
 impl Route {
@@ -62,6 +64,7 @@ impl Route {
                 "/v2" => Some(Self::Base),
                 "/v1/_ping" => Some(Self::Ping),
                 "/v1/search" => Some(Self::Search),
+                "/token" => Some(Self::Token),
                 _ => None,
             });
         };
@@ -135,6 +138,7 @@ impl Route {
             Self::HubRepository(_) => "hub_repository",
             Self::HubTags(_) => "hub_tags",
             Self::HubTag(..) => "hub_tag",
+            Self::Token => "token",
         }
     }
 }
@@ -194,6 +198,7 @@ mod tests {
             ),
             ("/v1/_ping", Some(Route::Ping)),
             ("/v1/search", Some(Route::Search)),
+            ("/token", Some(Route::Token)),
             (
                 "/v2/repositories/library/python/",
                 Some(Route::HubRepository(name("library/python"))),

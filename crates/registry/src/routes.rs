@@ -1,11 +1,12 @@
 //! The HTTP surface: one dispatcher maps each (method, route) to a service call in one line,
 //! and one middleware layer logs, counts and stamps every response.
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -77,6 +78,18 @@ where
     let label = route.label();
     let query = Query::parse(parts.uri.query());
     let (method, headers, r) = (&parts.method, &parts.headers, &*registry);
+    let caller = match r.authorize(method, &route, headers).await {
+        Ok(caller) => caller,
+        Err(error) => {
+            let mut response = error.into_response();
+            response.extensions_mut().insert(RouteLabel(label));
+            return response;
+        }
+    };
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::from([127, 0, 0, 1]), |info| info.0.ip());
     let head = method == Method::HEAD;
     let pulled = match &route {
         Route::Manifest(name, _) if method == Method::GET => Some(name.clone()),
@@ -88,11 +101,13 @@ where
         (Method::GET | Method::HEAD, Route::Manifest(n, re)) => {
             r.get_manifest(&n, &re, headers, head).await
         }
-        (Method::PUT, Route::Manifest(n, re)) => r.put_manifest(&n, &re, headers, body).await,
-        (Method::DELETE, Route::Manifest(n, re)) => r.delete_manifest(&n, &re).await,
+        (Method::PUT, Route::Manifest(n, re)) => {
+            r.put_manifest(&n, &re, headers, body, &caller).await
+        }
+        (Method::DELETE, Route::Manifest(n, re)) => r.delete_manifest(&n, &re, &caller).await,
         (Method::GET | Method::HEAD, Route::Blob(n, d)) => r.get_blob(&n, &d, headers, head).await,
         (Method::DELETE, Route::Blob(n, d)) => r.delete_blob(&n, &d).await,
-        (Method::POST, Route::Uploads(n)) => r.start_upload(&n, &query, body).await,
+        (Method::POST, Route::Uploads(n)) => r.start_upload(&n, &query, body, &caller).await,
         (Method::GET, Route::Upload(n, id)) => r.upload_status(&n, &id).await,
         (Method::PATCH, Route::Upload(n, id)) => r.patch_upload(&n, &id, headers, body).await,
         (Method::PUT, Route::Upload(n, id)) => {
@@ -107,6 +122,10 @@ where
         (Method::GET, Route::HubRepository(n)) => r.hub_repository(&n).await,
         (Method::GET, Route::HubTags(n)) => r.hub_tags(&n, &query, headers).await,
         (Method::GET, Route::HubTag(n, tag)) => r.hub_tag(&n, &tag).await,
+        (Method::GET | Method::POST, Route::Token) => {
+            r.token(method, parts.uri.query(), headers, body, peer)
+                .await
+        }
         (method, _) => Err(RegistryError::new(
             ErrorCode::Unsupported,
             format!("{method} is not supported on {}", parts.uri.path()),

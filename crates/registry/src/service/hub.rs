@@ -1,7 +1,7 @@
 //! Docker Hub's repository API: `/v2/repositories/<namespace>/<name>/` and its `tags/`,
 //! with the fields UIs and tools read, and the trust tier on both.
 
-use axum::http::{header, HeaderMap, HeaderName};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use oci::{Digest, ErrorCode};
 use serde::Serialize;
@@ -9,7 +9,7 @@ use serde_json::json;
 use store::{BlobError, BlobStore, MetaStore, RepositorySummary, StoredManifest, TagDetail};
 use tokio::io::AsyncReadExt as _;
 
-use super::{json_response, Query};
+use super::{absolute_url, json_response, Query};
 use crate::catalogue::{
     config_platform, index_entries, is_index, namespace_and_name, rfc3339, NumberedPage,
     PlatformFields,
@@ -17,8 +17,6 @@ use crate::catalogue::{
 use crate::error::{RegistryError, Result};
 use crate::name::RepositoryName;
 use crate::Registry;
-
-const FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 
 /// One platform image of a tag, as Hub lists it.
 #[derive(Debug, Serialize)]
@@ -243,17 +241,7 @@ fn paged(
     json!({ "count": total, "next": next, "previous": previous, "results": results })
 }
 
-/// An absolute link to another page, as Hub gives `next` and `previous`, built from the host
-/// the client asked (and the scheme a TLS-terminating proxy says it used); relative when the
-/// request named no host.
+/// An absolute link to another page, as Hub gives `next` and `previous`.
 fn page_link(headers: &HeaderMap, path: &str, page: u32, size: u32) -> String {
-    let query = format!("{path}?page={page}&page_size={size}");
-    let text = |name: &HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
-    match text(&header::HOST) {
-        Some(host) => {
-            let scheme = text(&FORWARDED_PROTO).unwrap_or("http");
-            format!("{scheme}://{host}{query}")
-        }
-        None => query,
-    }
+    absolute_url(headers, &format!("{path}?page={page}&page_size={size}"))
 }

@@ -7,6 +7,7 @@ use oci::{Digest, DigestAlgorithm, ErrorCode};
 use store::{BlobStore, MetaStore, StoredManifest};
 
 use super::{respond, DOCKER_CONTENT_DIGEST};
+use crate::auth::Caller;
 use crate::body::read_limited;
 use crate::error::{RegistryError, Result};
 use crate::manifest;
@@ -85,6 +86,7 @@ impl<B: BlobStore, M: MetaStore> Registry<B, M> {
         reference: &str,
         headers: &HeaderMap,
         body: Body,
+        caller: &Caller,
     ) -> Result<Response> {
         let reference = Reference::parse(reference)?;
         let limit = self.config.max_manifest_bytes;
@@ -110,10 +112,11 @@ impl<B: BlobStore, M: MetaStore> Registry<B, M> {
             Reference::Tag(tag) => Some(tag.as_str()),
             Reference::Digest(_) => None,
         };
+        let actor = caller.actor();
         self.meta
-            .put_manifest(name.as_str(), parsed.record(), tag)
+            .put_manifest_audited(name.as_str(), parsed.record(), tag, actor)
             .await?;
-        tracing::info!(%name, %reference, %digest, media_type = %parsed.media_type, "manifest pushed");
+        tracing::info!(%name, %reference, %digest, media_type = %parsed.media_type, actor, "manifest pushed");
         let location = format!("/v2/{name}/manifests/{digest}");
         let mut headers = vec![
             (header::LOCATION, location.as_str()),
@@ -132,10 +135,20 @@ impl<B: BlobStore, M: MetaStore> Registry<B, M> {
         &self,
         name: &RepositoryName,
         reference: &str,
+        caller: &Caller,
     ) -> Result<Response> {
+        let (repository, actor) = (name.as_str(), caller.actor());
         let deleted = match Reference::parse(reference)? {
-            Reference::Digest(digest) => self.meta.delete_manifest(name.as_str(), &digest).await?,
-            Reference::Tag(tag) => self.meta.delete_tag(name.as_str(), &tag).await?,
+            Reference::Digest(digest) => {
+                let meta = &self.meta;
+                meta.delete_manifest_audited(repository, &digest, actor)
+                    .await?
+            }
+            Reference::Tag(tag) => {
+                self.meta
+                    .delete_tag_audited(repository, &tag, actor)
+                    .await?
+            }
         };
         if !deleted {
             return Err(RegistryError::new(

@@ -6,13 +6,14 @@ mod hub;
 mod listing;
 mod manifests;
 mod search;
+mod token;
 mod uploads;
 
 pub(crate) use listing::version_check;
 pub(crate) use search::ping;
 
 use axum::body::Body;
-use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
 
 use crate::error::RegistryError;
@@ -20,6 +21,21 @@ use crate::error::RegistryError;
 /// The header that tells clients which digest the response is about.
 pub(crate) const DOCKER_CONTENT_DIGEST: HeaderName =
     HeaderName::from_static("docker-content-digest");
+
+const FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+
+/// `path` as an absolute URL on the host the client asked (with the scheme a TLS-terminating
+/// proxy says it used); relative when the request named no host.
+pub(crate) fn absolute_url(headers: &HeaderMap, path: &str) -> String {
+    let text = |name: &HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    match text(&header::HOST) {
+        Some(host) => {
+            let scheme = text(&FORWARDED_PROTO).unwrap_or("http");
+            format!("{scheme}://{host}{path}")
+        }
+        None => path.to_owned(),
+    }
+}
 
 /// The query parameters of a request, in order.
 #[derive(Debug, Default)]

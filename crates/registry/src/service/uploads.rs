@@ -15,6 +15,7 @@ use oci::{Digest, ErrorCode};
 use store::{BlobMeta, BlobRecord, BlobStore, MetaStore, UploadId, UploadSession, UploadState};
 
 use super::{respond, Query, DOCKER_CONTENT_DIGEST};
+use crate::auth::Caller;
 use crate::body::request_stream;
 use crate::error::{RegistryError, Result};
 use crate::name::RepositoryName;
@@ -30,10 +31,11 @@ impl<B: BlobStore, M: MetaStore> Registry<B, M> {
         name: &RepositoryName,
         query: &Query,
         body: Body,
+        caller: &Caller,
     ) -> Result<Response> {
         if let Some(mount) = query.get("mount") {
             let digest = Digest::parse(mount)?;
-            if self.mount(name, &digest, query.get("from")).await? {
+            if self.mount(name, &digest, query.get("from"), caller).await? {
                 return created(name, &digest);
             }
         }
@@ -53,19 +55,28 @@ impl<B: BlobStore, M: MetaStore> Registry<B, M> {
     }
 
     /// Links `digest` into `name` if `from` (or, with automatic mounts, any repository) has
-    /// it; `false` when there is nothing to mount and the client should upload.
+    /// it; `false` when there is nothing to mount and the client should upload. A mount never
+    /// reveals content the caller could not pull: `from` must be pullable with the caller's
+    /// token, and automatic mounts (which name no source to check) happen only on a registry
+    /// without authentication.
     async fn mount(
         &self,
         name: &RepositoryName,
         digest: &Digest,
         from: Option<&str>,
+        caller: &Caller,
     ) -> Result<bool> {
         let source = match from {
             Some(from) => {
                 let from = RepositoryName::parse(from)?;
+                if !caller.may_pull(from.as_str()) {
+                    return Ok(false);
+                }
                 self.meta.repository_blob(from.as_str(), digest).await?
             }
-            None if self.config.automatic_mount => self.meta.blob(digest).await?,
+            None if self.config.automatic_mount && !caller.is_authenticated() => {
+                self.meta.blob(digest).await?
+            }
             None => None,
         };
         if source.is_none() {

@@ -1,6 +1,7 @@
 //! Router tests: the whole application driven through `tower::ServiceExt::oneshot` over a
 //! store in a temporary folder, one module per area of the API.
 
+mod auth;
 mod blobs;
 mod conformance;
 mod errors;

@@ -179,12 +179,20 @@ pub enum BundleError {
 
 impl Bundle {
     /// cosign's image signature as a bundle: a DSSE envelope over a statement of type
-    /// [`COSIGN_SIGN_PREDICATE_TYPE`] whose subject is the image.
-    pub fn sign_image(image_name: &str, digest: &oci::Digest, key: &PrivateKey) -> Self {
+    /// [`COSIGN_SIGN_PREDICATE_TYPE`] whose subject is the image. The predicate carries the
+    /// signing time as `timestamp` (RFC 3339), signed with the rest, so that a key retired
+    /// later is still judged at the time it signed; offline there is no log or timestamp
+    /// authority to say when.
+    pub fn sign_image(
+        image_name: &str,
+        digest: &oci::Digest,
+        signed_at: Timestamp,
+        key: &PrivateKey,
+    ) -> Self {
         let statement = Statement::new(
             vec![ResourceDescriptor::image(image_name, digest)],
             COSIGN_SIGN_PREDICATE_TYPE,
-            serde_json::json!({}),
+            serde_json::json!({ "timestamp": signed_at }),
         );
         Self::wrap(
             Envelope::sign(IN_TOTO_PAYLOAD_TYPE, statement.to_payload(), key),
@@ -275,7 +283,8 @@ mod tests {
     #[test]
     fn bundles_round_trip_and_name_their_key() {
         let key = PrivateKey::generate().unwrap();
-        let bundle = Bundle::sign_image("localhost/library/python", &digest(), &key);
+        let at = Timestamp::from_unix_seconds(0);
+        let bundle = Bundle::sign_image("localhost/library/python", &digest(), at, &key);
         let json = bundle.to_json();
         let text = String::from_utf8(json.clone()).unwrap();
         assert!(text.starts_with(r#"{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{"publicKey":{"hint":""#), "{text}");
@@ -283,6 +292,7 @@ mod tests {
         assert_eq!(read, bundle);
         let statement = Statement::from_payload(&read.dsse_envelope.payload).unwrap();
         assert_eq!(statement.predicate_type, COSIGN_SIGN_PREDICATE_TYPE);
+        assert_eq!(statement.predicate["timestamp"], "1970-01-01T00:00:00Z");
         assert!(statement.is_about(&digest()));
         let old = text.replace("bundle.v0.3+json", "bundle+json;version=0.2");
         assert!(matches!(

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::cosign::{Bundle, SignedPayload, SimpleSigning};
+use crate::cosign::{Bundle, SignedPayload, SimpleSigning, COSIGN_SIGN_PREDICATE_TYPE};
 use crate::dsse::Envelope;
 use crate::keyset::{KeyRejection, KeySet, TrustedKey};
 use crate::policy::{Category, Level, TrustPolicy};
@@ -48,14 +48,23 @@ pub enum Failure {
         key_id: String,
     },
     /// The key was outside its validity window when it signed.
-    #[error("key expired: {0}")]
-    KeyExpired(String),
+    #[error("key expired: {detail}")]
+    KeyExpired {
+        /// Which key, when it signed, and its window.
+        detail: String,
+    },
     /// The key is distrusted.
-    #[error("key distrusted: {0}")]
-    KeyDistrusted(String),
+    #[error("key distrusted: {detail}")]
+    KeyDistrusted {
+        /// Which key.
+        detail: String,
+    },
     /// The signature does not verify.
-    #[error("signature invalid: {0}")]
-    SignatureInvalid(String),
+    #[error("signature invalid: {detail}")]
+    SignatureInvalid {
+        /// What did not verify.
+        detail: String,
+    },
     /// The signed claim is about something else.
     #[error("claim mismatch: signed for {found}, expected {expected}")]
     ClaimMismatch {
@@ -82,6 +91,22 @@ pub enum Failure {
         /// The repository's tier.
         actual: oci::TrustTier,
     },
+}
+
+impl Failure {
+    /// The reason's stable name, as in JSON reports (`untrusted-key`).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Failure::NotSigned => "not-signed",
+            Failure::UntrustedKey { .. } => "untrusted-key",
+            Failure::KeyExpired { .. } => "key-expired",
+            Failure::KeyDistrusted { .. } => "key-distrusted",
+            Failure::SignatureInvalid { .. } => "signature-invalid",
+            Failure::ClaimMismatch { .. } => "claim-mismatch",
+            Failure::ProvenanceMismatch { .. } => "provenance-mismatch",
+            Failure::TierBelowPolicy { .. } => "tier-below-policy",
+        }
+    }
 }
 
 /// How one check came out.
@@ -282,12 +307,7 @@ impl<'a> Run<'a> {
         let signer = self.signer(&envelope.signed_bytes(), &signatures);
         let key = self.authenticate(about, signer)?;
         let statement = Statement::from_payload(&envelope.payload);
-        let signed_at = statement
-            .as_ref()
-            .ok()
-            .and_then(Provenance::from_statement)
-            .and_then(Result::ok)
-            .map(|provenance| provenance.run_details.metadata.finished_on);
+        let signed_at = statement.as_ref().ok().and_then(signed_time);
         self.judge_key(about, key, signed_at);
         match statement {
             Ok(statement) => Some((statement, key)),
@@ -362,7 +382,7 @@ impl<'a> Run<'a> {
                 self.record(
                     about,
                     Category::Integrity,
-                    Err(Failure::SignatureInvalid(detail)),
+                    Err(Failure::SignatureInvalid { detail }),
                 );
                 None
             }
@@ -376,8 +396,12 @@ impl<'a> Run<'a> {
             .judge(at)
             .map(|()| format!("key {} valid at {at}", key.name))
             .map_err(|rejection| match rejection {
-                KeyRejection::Distrusted(_) => Failure::KeyDistrusted(rejection.to_string()),
-                _ => Failure::KeyExpired(rejection.to_string()),
+                KeyRejection::Distrusted(_) => Failure::KeyDistrusted {
+                    detail: rejection.to_string(),
+                },
+                _ => Failure::KeyExpired {
+                    detail: rejection.to_string(),
+                },
             });
         self.record(about, Category::KeyValidity, result);
     }
@@ -495,6 +519,16 @@ impl<'a> Run<'a> {
         }
         self.report
     }
+}
+
+/// When a statement says it was signed: provenance's `finishedOn` (it is signed when the build
+/// finishes), or the `timestamp` Hallmark writes in cosign's image-signature predicate.
+fn signed_time(statement: &Statement) -> Option<Timestamp> {
+    if statement.predicate_type == COSIGN_SIGN_PREDICATE_TYPE {
+        return statement.predicate.get("timestamp")?.as_str()?.parse().ok();
+    }
+    let provenance = Provenance::from_statement(statement)?.ok()?;
+    Some(provenance.run_details.metadata.finished_on)
 }
 
 /// `https://github.com/x/y.git/` and `https://github.com/x/y` name the same repository.

@@ -134,7 +134,14 @@ impl FromStr for Timestamp {
         };
         // A leap second is read as the second after it, which is all a validity window needs.
         let local = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second;
-        Ok(Self(local - offset_seconds))
+        let utc = local - offset_seconds;
+        // An offset can carry year 0000 or 9999 into a year that RFC 3339 cannot write; refuse
+        // it, so that every timestamp read prints back as one that reads.
+        let writable = days_from_civil(0, 1, 1) * 86_400..days_from_civil(10_000, 1, 1) * 86_400;
+        if !writable.contains(&utc) {
+            return Err(fail());
+        }
+        Ok(Self(utc))
     }
 }
 
@@ -196,6 +203,9 @@ mod tests {
             ("2025-01-01T00:00:00+1:00", None),
             ("2025-01-01", None),
             ("२०२५-01-01T00:00:00Z", None),
+            ("0000-01-01T00:30:00+01:00", None),
+            ("9999-12-31T23:30:00-01:00", None),
+            ("0000-01-01T00:00:00Z", Some(-62_167_219_200)),
         ] {
             let parsed = text.parse::<Timestamp>().ok().map(Timestamp::unix_seconds);
             assert_eq!(parsed, seconds, "{text}");

@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use crate::cosign::{Bundle, SignedPayload, SimpleSigning, COSIGN_SIGN_PREDICATE_TYPE};
-use crate::dsse::Envelope;
+use crate::dsse::{Envelope, IN_TOTO_PAYLOAD_TYPE};
 use crate::keyset::{KeyRejection, KeySet, TrustedKey};
 use crate::policy::{Category, Level, TrustPolicy};
 use crate::provenance::Provenance;
@@ -268,26 +268,31 @@ impl<'a> Run<'a> {
             Evidence::Bundle(bundle) => {
                 let about = format!("signature {index} (bundle)");
                 let hint = &bundle.verification_material.public_key.hint;
-                if let Some((statement, _)) =
-                    self.envelope(&about, &bundle.dsse_envelope, Some(hint))
-                {
-                    self.signed |= self.statement_claim(&about, &statement);
-                }
+                self.statement(&about, &bundle.dsse_envelope, Some(hint));
             }
             Evidence::Attestation(envelope) => {
-                let about = format!("attestation {index}");
-                let Some((statement, key)) = self.envelope(&about, envelope, None) else {
-                    return;
-                };
-                let about = format!("attestation {index} ({})", statement.predicate_type);
-                if self.statement_claim(&about, &statement) {
-                    self.report.attestations.push(AttestationFound {
-                        predicate_type: statement.predicate_type.clone(),
-                        key: key.name.clone(),
-                    });
-                    self.attestation(&about, &statement);
-                }
+                self.statement(&format!("attestation {index}"), envelope, None);
             }
+        }
+    }
+
+    /// Checks a signed statement: cosign's image signature counts as the image being signed;
+    /// anything else is an attestation, checked against the policy when it is provenance.
+    fn statement(&mut self, about: &str, envelope: &Envelope, hint: Option<&str>) {
+        let Some((statement, key)) = self.envelope(about, envelope, hint) else {
+            return;
+        };
+        if statement.predicate_type == COSIGN_SIGN_PREDICATE_TYPE {
+            self.signed |= self.statement_claim(about, &statement);
+            return;
+        }
+        let about = format!("{about} ({})", statement.predicate_type);
+        if self.statement_claim(&about, &statement) {
+            self.report.attestations.push(AttestationFound {
+                predicate_type: statement.predicate_type.clone(),
+                key: key.name.clone(),
+            });
+            self.attestation(&about, &statement);
         }
     }
 
@@ -309,6 +314,12 @@ impl<'a> Run<'a> {
         let statement = Statement::from_payload(&envelope.payload);
         let signed_at = statement.as_ref().ok().and_then(signed_time);
         self.judge_key(about, key, signed_at);
+        // The type is signed too (PAE); a statement under another type is not a claim we read.
+        if envelope.payload_type != IN_TOTO_PAYLOAD_TYPE {
+            let found = format!("a payload of type {:?}", envelope.payload_type);
+            self.claim(about, false, found);
+            return None;
+        }
         match statement {
             Ok(statement) => Some((statement, key)),
             Err(error) => {

@@ -2,6 +2,7 @@
 //! image and names the one reason it must be rejected with (or `ok`).
 
 use attest::cosign::Bundle;
+use attest::dsse::Envelope;
 use attest::policy::{Category, PolicySet};
 use attest::verify::{verify, Evidence, Outcome, Report, Target};
 use attest::PrivateKey;
@@ -50,6 +51,14 @@ fn case(
 fn flip_last_byte(bytes: &mut [u8]) {
     let last = bytes.len() - 1;
     bytes[last] ^= 0x01;
+}
+
+fn bundle_with_flipped_signature(signed: &Signed) -> Vec<Evidence> {
+    let Evidence::Bundle(mut bundle) = signed.bundle() else {
+        unreachable!()
+    };
+    flip_last_byte(&mut bundle.dsse_envelope.signatures[0].sig);
+    vec![Evidence::Bundle(bundle)]
 }
 
 fn run(case: &Case) -> Report {
@@ -121,13 +130,7 @@ fn each_change_is_rejected_with_its_own_reason() {
         ),
         case(
             "flipped signature byte",
-            |s| {
-                let Evidence::Bundle(mut bundle) = s.bundle() else {
-                    unreachable!()
-                };
-                flip_last_byte(&mut bundle.dsse_envelope.signatures[0].sig);
-                vec![Evidence::Bundle(bundle)]
-            },
+            bundle_with_flipped_signature,
             "signature-invalid",
         ),
         case(
@@ -140,6 +143,26 @@ fn each_change_is_rejected_with_its_own_reason() {
                 vec![Evidence::SimpleSigning(signed)]
             },
             "signature-invalid",
+        ),
+        case(
+            "attestation signed under another payload type",
+            |s| {
+                let mut envelope = s.provenance_envelope();
+                let payload = std::mem::take(&mut envelope.payload);
+                let retyped = Envelope::sign("application/json", payload, &s.key);
+                vec![s.bundle(), Evidence::Attestation(retyped)]
+            },
+            "claim-mismatch",
+        ),
+        case(
+            "provenance in a bundle counts as an attestation, not a signature",
+            |s| {
+                vec![Evidence::Bundle(Bundle::wrap(
+                    s.provenance_envelope(),
+                    &s.key,
+                ))]
+            },
+            "not-signed",
         ),
         case(
             "signed with the wrong key",
@@ -245,13 +268,7 @@ fn each_change_is_rejected_with_its_own_reason() {
             policy: STRICT.replace("strict", "audit"),
             ..case(
                 "audit still rejects a broken signature",
-                |s| {
-                    let Evidence::Bundle(mut bundle) = s.bundle() else {
-                        unreachable!()
-                    };
-                    flip_last_byte(&mut bundle.dsse_envelope.signatures[0].sig);
-                    vec![Evidence::Bundle(bundle)]
-                },
+                bundle_with_flipped_signature,
                 "signature-invalid",
             )
         },

@@ -3,6 +3,7 @@
 
 mod fixture;
 mod independent;
+mod interop;
 mod properties;
 mod provenance;
 mod verification;

@@ -1,5 +1,12 @@
-//! Vulnerability matching for the packages found in images: the part of scanning that needs
-//! no image at all.
+//! Image scanning: which packages an image holds, which layer brought each one, and which
+//! known vulnerabilities affect them.
+//!
+//! Images are read by [`image`]: an OCI layout, a docker archive or a root filesystem folder
+//! ([`image::source`]), each layer walked once as a tar stream (gzip, zstd or plain) without
+//! writing anything to disk, under limits that turn hostile layers into errors. The
+//! [`analyzer`]s read the few files that record packages (os-release, dpkg, apk, Python and
+//! npm metadata); per-layer results are cached by layer digest ([`cache`]) and merged into an
+//! [`Inventory`] that attributes each package to the layer that introduced it.
 //!
 //! Advisories come in through the importers in [`import`] — OSV records (JSON or YAML, from a
 //! folder or a zip), the Debian security tracker's JSON export and Alpine's secdb — and land
@@ -12,21 +19,28 @@
 //! PEP 440, semver, Maven), parsed once at import. OS packages match only their own
 //! distribution's advisories, by source package and release; see [`matching`].
 //!
-//! The crate is synchronous and does no network I/O: importers read any [`std::io::Read`],
-//! and malformed records are reported, never fatal, and never a panic.
+//! The crate is synchronous and does no network I/O: importers and layer walkers read any
+//! [`std::io::Read`], and malformed input is reported, never a panic.
 
 #![deny(missing_docs)]
 
 pub mod advisory;
+pub mod analyzer;
+pub mod cache;
 pub mod cvss;
 pub mod ecosystem;
+pub mod image;
 pub mod import;
+pub mod inventory;
 pub mod matching;
 pub mod version;
 
 pub use advisory::{Advisory, Affected, Source, Status};
+pub use cache::{LayerCache, MemoryCache};
 pub use cvss::Severity;
 pub use ecosystem::Ecosystem;
+pub use image::{LayerError, Limits};
 pub use import::{import_path, Format, ImportError, ImportReport, Problem, RecordError};
+pub use inventory::{InstalledPackage, Inventory, LayerRef};
 pub use matching::{AdvisoryDb, Finding, Matches, Package};
 pub use version::{Scheme, Version, VersionError};

@@ -1,9 +1,13 @@
 //! Integration tests: the importers over the real advisory data in `shared/testdata` (read in
-//! place, never copied), matching against it, and malformed or hostile input.
+//! place, never copied), matching against it, malformed or hostile input, and images built in
+//! the tests (layers, OCI layouts, docker archives, folders) scanned into inventories.
 
 mod archives;
 mod debian12;
 mod differential;
+mod fixtures;
+mod images;
+mod layers;
 mod malformed;
 mod real_data;
 

@@ -1,0 +1,336 @@
+//! Walking one layer: decompression chosen by magic bytes, the limits enforced on the
+//! uncompressed stream, path normalisation, whiteouts, and the wanted files handed to the
+//! analyzers. The result, a [`LayerAnalysis`], depends on the layer's bytes alone, which is
+//! what lets it be cached by layer digest.
+
+use std::cell::Cell;
+use std::collections::BTreeMap;
+use std::io::{self, BufRead, BufReader, Read};
+use std::rc::Rc;
+
+use oci::{Digest, Hasher};
+use serde::{Deserialize, Serialize};
+
+use super::tar::{EntryKind, TarReader};
+use super::{LayerError, Limits};
+use crate::analyzer::{analyze_file, wanted, FileKind, FileRecord};
+
+/// What one layer holds, as far as the analyzers are concerned.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayerAnalysis {
+    /// Each wanted file the layer writes, by normalised path, with what it says. A path
+    /// written twice keeps its last entry, as extraction would.
+    pub files: BTreeMap<String, FileRecord>,
+    /// Paths this layer deletes from the layers below (`.wh.<name>`).
+    pub whiteouts: Vec<String>,
+    /// Folders whose content from the layers below this layer hides (`.wh..wh..opq`).
+    pub opaque_dirs: Vec<String>,
+    /// Wanted files that could not be used, with the reason.
+    pub problems: Vec<String>,
+    /// The uncompressed size of the layer's tar stream.
+    pub uncompressed_bytes: u64,
+}
+
+/// Walks one layer (gzip, zstd or plain tar) and analyses the files the analyzers want.
+pub fn analyze_layer(reader: impl Read, limits: &Limits) -> Result<LayerAnalysis, LayerError> {
+    analyze_layer_checked(reader, limits, None)
+}
+
+/// [`analyze_layer`], also checking the digest of the uncompressed stream (a docker archive's
+/// layers are named by it: the config's `diff_ids`).
+pub fn analyze_layer_checked(
+    reader: impl Read,
+    limits: &Limits,
+    diff_id: Option<&Digest>,
+) -> Result<LayerAnalysis, LayerError> {
+    let compressed = Rc::new(Cell::new(0u64));
+    let mut raw = BufReader::new(Counting {
+        inner: reader,
+        count: Rc::clone(&compressed),
+    });
+    let magic = raw.fill_buf()?;
+    let decoded: Box<dyn Read + '_> = if magic.starts_with(&[0x1f, 0x8b]) {
+        // Multi-member: some tools write a layer as several concatenated gzip members.
+        Box::new(flate2::bufread::MultiGzDecoder::new(raw))
+    } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Box::new(zstd_decoder(raw))
+    } else if magic.starts_with(b"BZh") {
+        return Err(LayerError::UnsupportedCompression("bzip2"));
+    } else if magic.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
+        return Err(LayerError::UnsupportedCompression("xz"));
+    } else {
+        Box::new(raw)
+    };
+    let guard = Guard {
+        inner: decoded,
+        compressed,
+        produced: 0,
+        limits: *limits,
+        hasher: diff_id.map(|d| Hasher::new(d.algorithm())),
+    };
+    let mut tar = TarReader::new(guard, limits.max_header);
+    let mut collector = Collector::new(limits);
+    while let Some(entry) = tar.next_entry()? {
+        if let Some((path, kind)) = collector.classify(&entry.path)? {
+            collector.record(
+                path,
+                kind,
+                entry.kind,
+                entry.size,
+                entry.link.as_deref(),
+                &mut tar.data(),
+            )?;
+        }
+    }
+    // Read to the end so that a gzip trailer is checked and every byte is hashed.
+    let mut guard = tar.into_inner();
+    io::copy(&mut guard, &mut io::sink()).map_err(LayerError::from_io)?;
+    let mut out = collector.out;
+    out.uncompressed_bytes = guard.produced;
+    if let (Some(expected), Some(hasher)) = (diff_id, guard.hasher) {
+        let actual = hasher.finish();
+        if &actual != expected {
+            return Err(LayerError::Digest {
+                expected: expected.to_string(),
+                actual: actual.to_string(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Turns entries (from a tar stream or a folder) into a [`LayerAnalysis`].
+pub(crate) struct Collector {
+    pub(crate) out: LayerAnalysis,
+    max_file: u64,
+}
+
+impl Collector {
+    pub(crate) fn new(limits: &Limits) -> Collector {
+        Collector {
+            out: LayerAnalysis::default(),
+            max_file: limits.max_file,
+        }
+    }
+
+    /// Normalises an entry path and records it if it is a whiteout; returns the path and the
+    /// kind of metadata if an analyzer wants the entry.
+    pub(crate) fn classify(&mut self, raw: &str) -> Result<Option<(String, FileKind)>, LayerError> {
+        let Some(path) = normalize(raw)? else {
+            return Ok(None);
+        };
+        let (dir, name) = path.rsplit_once('/').unwrap_or(("", &path));
+        if let Some(hidden) = name.strip_prefix(".wh.") {
+            if hidden == ".wh..opq" {
+                self.out.opaque_dirs.push(dir.to_owned());
+            } else if !hidden.starts_with(".wh.") {
+                // Other `.wh..wh.` names are aufs bookkeeping, not deletions.
+                self.out.whiteouts.push(join(dir, hidden));
+            }
+            return Ok(None);
+        }
+        Ok(wanted(&path).map(|kind| (path, kind)))
+    }
+
+    /// Reads and analyses a wanted entry; `data` is read only for a regular file.
+    pub(crate) fn record(
+        &mut self,
+        path: String,
+        kind: FileKind,
+        entry: EntryKind,
+        size: u64,
+        link: Option<&str>,
+        data: &mut dyn Read,
+    ) -> Result<(), LayerError> {
+        let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+        let record = match (entry, link) {
+            (EntryKind::File, _) if size > self.max_file => {
+                let limit = self.max_file;
+                self.out.problems.push(format!(
+                    "{path}: {size} bytes exceed the limit of {limit} for a metadata file"
+                ));
+                return Ok(());
+            }
+            (EntryKind::File, _) => {
+                let mut bytes = Vec::with_capacity(size.min(1 << 20) as usize);
+                // The size was checked, but a folder's file may grow while it is read.
+                data.take(self.max_file + 1)
+                    .read_to_end(&mut bytes)
+                    .map_err(LayerError::from_io)?;
+                match analyze_file(kind, &bytes).filter(|_| bytes.len() as u64 <= self.max_file) {
+                    Some(record) => record,
+                    None => {
+                        self.out
+                            .problems
+                            .push(format!("{path}: not usable {kind:?} metadata"));
+                        return Ok(());
+                    }
+                }
+            }
+            (EntryKind::Symlink, Some(target)) => FileRecord::Link(resolve_link(dir, target)),
+            // A hard link names another entry of the archive by its archive path.
+            (EntryKind::Hardlink, Some(target)) => FileRecord::Link(resolve_link("", target)),
+            _ => {
+                // A folder or device replacing a metadata file deletes it.
+                self.out.files.remove(&path);
+                return Ok(());
+            }
+        };
+        self.out.files.insert(path, record);
+        Ok(())
+    }
+}
+
+/// ruzstd, the pure-Rust decoder: no C toolchain in the build, and decoding speed matters
+/// little since few registries serve zstd layers yet. Its frame-header error surfaces when
+/// the first read fails, so construction itself cannot fail here.
+fn zstd_decoder<R: BufRead>(raw: R) -> impl Read {
+    ZstdFrames {
+        decoder: ruzstd::decoding::StreamingDecoder::new(raw),
+    }
+}
+
+struct ZstdFrames<R: Read> {
+    decoder: Result<
+        ruzstd::decoding::StreamingDecoder<R, ruzstd::decoding::FrameDecoder>,
+        ruzstd::decoding::errors::FrameDecoderError,
+    >,
+}
+
+impl<R: Read> Read for ZstdFrames<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match &mut self.decoder {
+            Ok(decoder) => decoder.read(buf),
+            Err(e) => Err(io::Error::other(LayerError::Corrupt(format!("zstd: {e}")))),
+        }
+    }
+}
+
+/// Counts the compressed bytes read, for the ratio check.
+struct Counting<R> {
+    inner: R,
+    count: Rc<Cell<u64>>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.set(self.count.get() + n as u64);
+        Ok(n)
+    }
+}
+
+/// Enforces the size and ratio limits on the uncompressed stream, and hashes it if asked.
+struct Guard<'a> {
+    inner: Box<dyn Read + 'a>,
+    compressed: Rc<Cell<u64>>,
+    produced: u64,
+    limits: Limits,
+    hasher: Option<Hasher>,
+}
+
+impl Read for Guard<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.produced += n as u64;
+        let limits = &self.limits;
+        if self.produced > limits.max_layer_bytes {
+            let limit = limits.max_layer_bytes;
+            return Err(io::Error::other(LayerError::TooLarge { limit }));
+        }
+        if self.produced > limits.ratio_floor
+            && self.produced > self.compressed.get().saturating_mul(limits.max_ratio)
+        {
+            let limit = limits.max_ratio;
+            return Err(io::Error::other(LayerError::Ratio { limit }));
+        }
+        if let Some(hasher) = &mut self.hasher {
+            hasher.update(&buf[..n]);
+        }
+        Ok(n)
+    }
+}
+
+/// An entry path as a relative path inside the image: a leading `/` or `./` is dropped
+/// (absolute paths are rooted in the image), empty and `.` components vanish, and `..`
+/// refuses the layer. `None` for the root itself.
+pub fn normalize(path: &str) -> Result<Option<String>, LayerError> {
+    let mut parts = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => return Err(LayerError::Traversal(path.to_owned())),
+            part => parts.push(part),
+        }
+    }
+    Ok((!parts.is_empty()).then(|| parts.join("/")))
+}
+
+/// A link target as a path inside the image. `..` stops at the root, as it does for a
+/// process chrooted into the image, so no target can name anything outside it.
+pub fn resolve_link(dir: &str, target: &str) -> String {
+    let mut parts: Vec<&str> = if target.starts_with('/') {
+        Vec::new()
+    } else {
+        dir.split('/').filter(|p| !p.is_empty()).collect()
+    };
+    for part in target.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            part => parts.push(part),
+        }
+    }
+    parts.join("/")
+}
+
+fn join(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_normalised() {
+        for (input, expected) in [
+            ("etc/os-release", Some("etc/os-release")),
+            ("/etc/os-release", Some("etc/os-release")),
+            ("./etc//./os-release", Some("etc/os-release")),
+            ("./", None),
+            ("/", None),
+        ] {
+            assert_eq!(normalize(input).unwrap().as_deref(), expected, "{input}");
+        }
+        for bad in ["../etc/passwd", "a/../../b", "a/.."] {
+            assert!(
+                matches!(normalize(bad), Err(LayerError::Traversal(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn links_stay_inside() {
+        for (dir, target, expected) in [
+            ("etc", "../usr/lib/os-release", "usr/lib/os-release"),
+            ("etc", "/usr/lib/os-release", "usr/lib/os-release"),
+            (
+                "etc",
+                "../../../../../../host/etc/os-release",
+                "host/etc/os-release",
+            ),
+            ("etc", "os-release.d/./x", "etc/os-release.d/x"),
+            ("", "/", ""),
+        ] {
+            assert_eq!(resolve_link(dir, target), expected, "{dir} {target}");
+        }
+    }
+}

@@ -4,7 +4,9 @@
 
 use serde::Serialize;
 
-use crate::cosign::{Bundle, SignedPayload, SimpleSigning, COSIGN_SIGN_PREDICATE_TYPE};
+use crate::cosign::{
+    Bundle, SignedPayload, SimpleSigning, COSIGN_SIGN_PREDICATE_TYPE, SIMPLE_SIGNING_TYPE,
+};
 use crate::dsse::{Envelope, IN_TOTO_PAYLOAD_TYPE};
 use crate::keyset::{KeyRejection, KeySet, TrustedKey};
 use crate::policy::{Category, Level, TrustPolicy};
@@ -258,6 +260,10 @@ impl<'a> Run<'a> {
                 let signed_at = payload.as_ref().ok().and_then(SimpleSigning::signed_at);
                 self.judge_key(&about, key, signed_at);
                 let found = match &payload {
+                    // Another `type` is another kind of claim, whatever digest it names.
+                    Ok(payload) if payload.critical.signature_type != SIMPLE_SIGNING_TYPE => {
+                        format!("a claim of type {:?}", payload.critical.signature_type)
+                    }
                     Ok(payload) => payload.critical.image.docker_manifest_digest.clone(),
                     Err(error) => format!("an unreadable payload ({error})"),
                 };

@@ -1,7 +1,7 @@
 //! Verification end to end, as a table: each case changes one thing about a correctly signed
 //! image and names the one reason it must be rejected with (or `ok`).
 
-use attest::cosign::Bundle;
+use attest::cosign::{Bundle, SimpleSigning};
 use attest::dsse::Envelope;
 use attest::policy::{Category, PolicySet};
 use attest::verify::{verify, Evidence, Outcome, Report, Target};
@@ -143,6 +143,15 @@ fn each_change_is_rejected_with_its_own_reason() {
                 vec![Evidence::SimpleSigning(signed)]
             },
             "signature-invalid",
+        ),
+        case(
+            "simple signing of another claim type",
+            |s| {
+                let mut payload = SimpleSigning::new("r/p", &s.digest, s.signed_at);
+                payload.critical.signature_type = "atomic container signature".into();
+                vec![Evidence::SimpleSigning(payload.sign(&s.key))]
+            },
+            "claim-mismatch",
         ),
         case(
             "attestation signed under another payload type",

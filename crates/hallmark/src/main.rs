@@ -4,6 +4,7 @@
 //! their answers as a table or as JSON (`--format json`). Everything it knows about images,
 //! library files or registries lives in those crates.
 
+mod admin_cmd;
 mod data_dir;
 mod fsck_cmd;
 mod gc_cmd;
@@ -40,6 +41,8 @@ enum Command {
     Gc(gc_cmd::GcArgs),
     /// Re-hash every blob of a data folder and check every manifest's references.
     Fsck(fsck_cmd::FsckArgs),
+    /// Manage accounts, organisations, robots, tiers and visibility; read the audit log.
+    Admin(admin_cmd::AdminArgs),
 }
 
 fn main() -> ExitCode {
@@ -49,6 +52,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve_cmd::run(args),
         Command::Gc(args) => gc_cmd::run(args, cli.format),
         Command::Fsck(args) => fsck_cmd::run(args, cli.format),
+        Command::Admin(args) => admin_cmd::run(args, cli.format),
     };
     match result {
         Ok(code) => code,

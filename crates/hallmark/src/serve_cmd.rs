@@ -12,14 +12,18 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use access::clock::SystemClock;
+use access::token::TokenKey;
 use anyhow::Context as _;
 use clap::Args;
-use registry::{Registry, RegistryConfig};
+use registry::{Auth, AuthConfig, Registry, RegistryConfig};
 use serde::Deserialize;
+use store::{AccountKind, MetaStore, SqliteMetaStore};
 use tracing_subscriber::filter::LevelFilter;
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:5000";
 const DEFAULT_DATA: &str = "hallmark-data";
+const INITIAL_ADMIN: &str = "admin";
 
 /// Serve the OCI distribution API from a data folder.
 #[derive(Debug, Args)]
@@ -40,6 +44,20 @@ pub struct ServeArgs {
     /// Log level: error, warn, info, debug or trace [default: info].
     #[arg(long, env = "HALLMARK_LOG")]
     log: Option<String>,
+    /// Authentication: `token` (Docker registry token auth, the default) or `none` (an open
+    /// registry where anyone may push and delete, for local experiments only).
+    #[arg(long, env = "HALLMARK_AUTH")]
+    auth: Option<AuthMode>,
+}
+
+/// Whether `serve` checks tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+enum AuthMode {
+    /// Token authentication on every route; an initial admin on first start.
+    Token,
+    /// No authentication at all.
+    None,
 }
 
 /// The TOML config file; every key is optional.
@@ -52,15 +70,22 @@ struct FileConfig {
     upload_ttl_secs: Option<u64>,
     automatic_mount: Option<bool>,
     log: Option<String>,
+    auth: Option<AuthMode>,
+    /// The token service name (the audience of tokens) [default: hallmark].
+    service: Option<String>,
+    /// The token endpoint's absolute URL in challenges [default: /token on the host asked].
+    realm: Option<String>,
 }
 
 /// Everything `serve` runs with, once flags, environment, file and defaults are merged.
-#[derive(Debug, PartialEq)]
+#[derive(Debug)]
 struct Settings {
     listen: SocketAddr,
     data: PathBuf,
     log: LevelFilter,
     registry: RegistryConfig,
+    /// `None` for `--auth none`.
+    auth: Option<AuthConfig>,
 }
 
 impl Settings {
@@ -91,6 +116,17 @@ impl Settings {
                     .map_or(defaults.upload_ttl, Duration::from_secs),
                 automatic_mount: file.automatic_mount.unwrap_or(defaults.automatic_mount),
                 pull_count_interval: defaults.pull_count_interval,
+            },
+            auth: match args.auth.or(file.auth).unwrap_or(AuthMode::Token) {
+                AuthMode::None => None,
+                AuthMode::Token => {
+                    let defaults = AuthConfig::default();
+                    Some(AuthConfig {
+                        service: file.service.unwrap_or(defaults.service.clone()),
+                        realm: file.realm,
+                        ..defaults
+                    })
+                }
             },
         })
     }
@@ -125,8 +161,18 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let (blobs, meta) = store::open_embedded(&settings.data)
         .await
         .with_context(|| format!("opening the data folder {}", settings.data.display()))?;
-    let registry = Arc::new(Registry::new(blobs, meta, settings.registry));
-    let app = registry::shared_router(registry.clone());
+    let mut registry = Registry::new(blobs, meta.clone(), settings.registry);
+    match settings.auth {
+        Some(config) => {
+            let key = signing_key(&meta).await?;
+            ensure_initial_admin(&meta).await?;
+            registry = registry.with_auth(Auth::new(key, config, Arc::new(SystemClock)));
+        }
+        None => tracing::warn!("authentication is off (--auth none): anyone may push and delete"),
+    }
+    let registry = Arc::new(registry);
+    let app = registry::shared_router(registry.clone())
+        .into_make_service_with_connect_info::<SocketAddr>();
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;
@@ -144,6 +190,40 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         .await
         .context("recording the last pull counts")?;
     tracing::info!("stopped: in-flight requests finished");
+    Ok(())
+}
+
+/// The stored token signing key, generated and stored on first start.
+async fn signing_key(meta: &SqliteMetaStore) -> anyhow::Result<TokenKey> {
+    let candidate = TokenKey::generate().context("generating the token signing key")?;
+    let secret = meta
+        .token_signing_key(&candidate.secret_bytes())
+        .await
+        .context("reading the token signing key")?;
+    TokenKey::from_secret_bytes(&secret).context("the stored token signing key")
+}
+
+/// On first start (no accounts at all) creates the admin account `admin`, with the password in
+/// `HALLMARK_ADMIN_PASSWORD`, or a generated one printed once on standard error.
+async fn ensure_initial_admin(meta: &SqliteMetaStore) -> anyhow::Result<()> {
+    if !meta.accounts().await?.is_empty() {
+        return Ok(());
+    }
+    let given = std::env::var("HALLMARK_ADMIN_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty());
+    let password = match &given {
+        Some(password) => password.clone(),
+        None => crate::admin_cmd::new_secret()?,
+    };
+    let mut admin = crate::admin_cmd::new_account(INITIAL_ADMIN, AccountKind::User, &password)?;
+    admin.admin = true;
+    if meta.create_account(&admin, "serve").await? && given.is_none() {
+        eprintln!(
+            "hallmark: created the admin account {INITIAL_ADMIN:?} with password {password} \
+             (shown only now; change it with hallmark admin user commands)"
+        );
+    }
     Ok(())
 }
 
@@ -182,6 +262,7 @@ mod tests {
             config: None,
             max_manifest_bytes: None,
             log: None,
+            auth: None,
         }
     }
 

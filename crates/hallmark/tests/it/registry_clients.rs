@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use crate::server::{sha256, Server};
 
 /// Runs a client command, failing the test with its output (and the server's log) if it fails.
-fn run(server: &Server, command: &mut Command) -> String {
+pub(crate) fn run(server: &Server, command: &mut Command) -> String {
     let output = command
         .output()
         .unwrap_or_else(|error| panic!("{command:?}: {error}"));
@@ -25,7 +25,7 @@ fn run(server: &Server, command: &mut Command) -> String {
 }
 
 /// A ustar archive of regular files, every header field the readers check filled in.
-fn tar(files: &[(&str, &[u8])]) -> Vec<u8> {
+pub(crate) fn tar(files: &[(&str, &[u8])]) -> Vec<u8> {
     let mut out = Vec::new();
     for (name, content) in files {
         let mut header = [0u8; 512];
@@ -62,7 +62,7 @@ fn put_blob(layout: &Path, media_type: &str, content: &[u8]) -> Value {
 
 /// An OCI image layout holding one image of uncompressed tar layers, tagged `tag`; returns
 /// the manifest's descriptor.
-fn oci_layout(layout: &Path, tag: &str, layers: &[Vec<u8>]) -> Value {
+pub(crate) fn oci_layout(layout: &Path, tag: &str, layers: &[Vec<u8>]) -> Value {
     std::fs::create_dir_all(layout.join("blobs/sha256")).unwrap();
     std::fs::write(
         layout.join("oci-layout"),

@@ -17,9 +17,21 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts the server on a port the system picks and waits until `/v2/` answers.
+    /// Starts an open server (`--auth none`: what these tests check is not authentication)
+    /// on a port the system picks and waits until `/v2/` answers.
     pub fn start(data: &Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_hallmark"))
+        Self::start_with(data, &["--auth", "none"], None)
+    }
+
+    /// Starts a server with token authentication whose initial admin, `admin`, has
+    /// `admin_password`.
+    pub fn start_with_auth(data: &Path, admin_password: &str) -> Self {
+        Self::start_with(data, &["--auth", "token"], Some(admin_password))
+    }
+
+    fn start_with(data: &Path, extra: &[&str], admin_password: Option<&str>) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_hallmark"));
+        command
             .args([
                 "serve",
                 "--listen",
@@ -29,6 +41,13 @@ impl Server {
                 "--data",
             ])
             .arg(data)
+            .args(extra)
+            .env_remove("HALLMARK_ADMIN_PASSWORD")
+            .env_remove("HALLMARK_AUTH");
+        if let Some(password) = admin_password {
+            command.env("HALLMARK_ADMIN_PASSWORD", password);
+        }
+        let mut child = command
             .env_remove("HALLMARK_CONFIG")
             .env_remove("HALLMARK_MAX_MANIFEST_BYTES")
             .stdin(Stdio::null())
@@ -79,7 +98,8 @@ impl Server {
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if let Ok(reply) = self.try_send("GET", "/v2/", &[], b"") {
-                assert_eq!(reply.status, 200, "GET /v2/: {reply:?}");
+                // 401 is a server with authentication asking for a token.
+                assert!([200, 401].contains(&reply.status), "GET /v2/: {reply:?}");
                 return;
             }
             std::thread::sleep(Duration::from_millis(50));

@@ -1,0 +1,357 @@
+//! `hallmark admin`: accounts, organisations, robots, tiers, visibility and the audit log,
+//! worked on the data folder directly (like `gc` and `fsck`), beside a running server or not.
+//! Every change is written to the audit log with the actor `cli`.
+
+use std::io::BufRead as _;
+use std::process::ExitCode;
+
+use access::password::Passwords;
+use access::policy::is_reserved_namespace;
+use access::principal::Grant;
+use access::token::RefreshToken;
+use anyhow::Context as _;
+use clap::{Args, Subcommand};
+use oci::OrganisationTier;
+use serde::Serialize;
+use store::{Account, AccountKind, AuditAction, AuditFilter, MetaStore, NewAuditEntry};
+
+use crate::data_dir::{block_on, DataArgs};
+use crate::output::{print_json, print_lines, Format};
+
+/// The audit log's actor for changes made here.
+const CLI_ACTOR: &str = "cli";
+
+/// Manage accounts, organisations, robots, tiers and visibility; read the audit log.
+#[derive(Debug, Args)]
+pub struct AdminArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    #[command(subcommand)]
+    command: AdminCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// People's accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Organisations (publishers) and their members.
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Machine accounts (build agents, CI) with explicit grants.
+    #[command(subcommand)]
+    Robot(RobotCommand),
+    /// An organisation's trust tier.
+    #[command(subcommand)]
+    Tier(TierCommand),
+    /// Make a repository private (pulled only by those who may write it or hold a pull grant).
+    Private {
+        /// The repository, e.g. acme/internal.
+        repository: String,
+    },
+    /// Make a private repository public again.
+    Public {
+        /// The repository.
+        repository: String,
+    },
+    /// The audit log, newest first.
+    Audit {
+        /// Only entries about this repository.
+        #[arg(long)]
+        repo: Option<String>,
+        /// Only entries by this account (or `cli`, `anonymous`).
+        #[arg(long)]
+        actor: Option<String>,
+        /// Only entries of this action: push, delete, tag-move or permission-change.
+        #[arg(long)]
+        action: Option<AuditAction>,
+        /// At most this many entries.
+        #[arg(long)]
+        limit: Option<u32>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create a user; prints a generated password unless --password-stdin gives one.
+    Add {
+        name: String,
+        /// May do everything.
+        #[arg(long)]
+        admin: bool,
+        /// The Official Images publisher role: may push library/.
+        #[arg(long)]
+        publisher: bool,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List accounts (people and robots) with roles, grants and organisations.
+    List,
+    /// Remove an account with its grants, memberships and refresh tokens.
+    Remove { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum OrgCommand {
+    /// Create an organisation, the namespace `<name>/` its members may push.
+    Add { name: String },
+    /// Organisation members.
+    #[command(subcommand)]
+    Member(MemberCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum MemberCommand {
+    /// Add a user to an organisation.
+    Add { organisation: String, user: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum RobotCommand {
+    /// Create a robot; prints its secret, once.
+    Add {
+        name: String,
+        /// A grant such as 'arm64v8/*:push' or 'acme/app:pull,push,delete'; repeatable.
+        #[arg(long = "grant", required = true)]
+        grants: Vec<Grant>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TierCommand {
+    /// Set an organisation's tier: verified-publisher or sponsored-oss.
+    Set {
+        organisation: String,
+        tier: OrganisationTier,
+    },
+}
+
+/// An account as `user list --format json` prints it.
+#[derive(Debug, Serialize)]
+struct AccountJson<'a> {
+    name: &'a str,
+    kind: &'a str,
+    admin: bool,
+    publisher: bool,
+    grants: &'a [String],
+    organisations: &'a [String],
+}
+
+/// An audit entry as `audit --format json` prints it.
+#[derive(Debug, Serialize)]
+struct AuditJson<'a> {
+    id: i64,
+    at_ms: i64,
+    actor: &'a str,
+    action: &'a str,
+    repository: Option<&'a str>,
+    reference: Option<&'a str>,
+    digest: Option<&'a str>,
+    detail: &'a str,
+}
+
+pub fn run(args: AdminArgs, format: Format) -> anyhow::Result<ExitCode> {
+    block_on(async {
+        let (_, meta) = args.data.open().await?;
+        match args.command {
+            AdminCommand::User(command) => user(&meta, command, format).await,
+            AdminCommand::Org(OrgCommand::Add { name }) => {
+                anyhow::ensure!(
+                    oci::is_valid_path_component(&name) && !is_reserved_namespace(&name),
+                    "{name:?} cannot name an organisation: use lowercase letters, digits and \
+                     separators, and neither library nor an architecture"
+                );
+                let created = meta.create_organisation(&name, CLI_ACTOR).await?;
+                anyhow::ensure!(created, "organisation {name} exists already");
+                Ok(())
+            }
+            AdminCommand::Org(OrgCommand::Member(MemberCommand::Add { organisation, user })) => {
+                meta.add_member(&organisation, &user, CLI_ACTOR).await?;
+                Ok(())
+            }
+            AdminCommand::Robot(RobotCommand::Add { name, grants }) => {
+                let secret = new_secret()?;
+                let mut robot = new_account(&name, AccountKind::Robot, &secret)?;
+                robot.grants = grants.iter().map(ToString::to_string).collect();
+                create(&meta, &robot).await?;
+                print_lines([format!("robot {name} secret (shown only now): {secret}")])
+            }
+            AdminCommand::Tier(TierCommand::Set { organisation, tier }) => {
+                meta.set_organisation_tier(&organisation, Some(tier))
+                    .await?;
+                let detail = format!("set the tier of {organisation} to {}", tier.as_str());
+                let entry = NewAuditEntry::permission_change(CLI_ACTOR, None, detail);
+                Ok(meta.record_audit(&entry).await?)
+            }
+            AdminCommand::Private { repository } => {
+                Ok(meta.set_private(&repository, true, CLI_ACTOR).await?)
+            }
+            AdminCommand::Public { repository } => {
+                Ok(meta.set_private(&repository, false, CLI_ACTOR).await?)
+            }
+            AdminCommand::Audit {
+                repo,
+                actor,
+                action,
+                limit,
+            } => {
+                let filter = AuditFilter {
+                    repository: repo,
+                    actor,
+                    action,
+                    limit,
+                };
+                audit(&meta, &filter, format).await
+            }
+        }
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn user(meta: &impl MetaStore, command: UserCommand, format: Format) -> anyhow::Result<()> {
+    match command {
+        UserCommand::Add {
+            name,
+            admin,
+            publisher,
+            password_stdin,
+        } => {
+            let password = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin()
+                    .lock()
+                    .read_line(&mut line)
+                    .context("reading the password from standard input")?;
+                line.trim_end_matches(['\r', '\n']).to_owned()
+            } else {
+                new_secret()?
+            };
+            anyhow::ensure!(!password.is_empty(), "the password is empty");
+            let mut account = new_account(&name, AccountKind::User, &password)?;
+            account.admin = admin;
+            account.publisher = publisher;
+            create(meta, &account).await?;
+            if !password_stdin {
+                print_lines([format!("user {name} password (shown only now): {password}")])?;
+            }
+            Ok(())
+        }
+        UserCommand::List => {
+            let accounts = meta.accounts().await?;
+            match format {
+                Format::Json => {
+                    let json: Vec<AccountJson<'_>> = accounts
+                        .iter()
+                        .map(|a| AccountJson {
+                            name: &a.name,
+                            kind: a.kind.as_str(),
+                            admin: a.admin,
+                            publisher: a.publisher,
+                            grants: &a.grants,
+                            organisations: &a.organisations,
+                        })
+                        .collect();
+                    print_json(&json)
+                }
+                Format::Text => print_lines(accounts.iter().map(describe)),
+            }
+        }
+        UserCommand::Remove { name } => {
+            let removed = meta.delete_account(&name, CLI_ACTOR).await?;
+            anyhow::ensure!(removed, "there is no account {name}");
+            Ok(())
+        }
+    }
+}
+
+/// One line per account: `name kind roles… grants… orgs…`.
+fn describe(account: &Account) -> String {
+    let mut line = format!("{} {}", account.name, account.kind.as_str());
+    for (held, role) in [(account.admin, "admin"), (account.publisher, "publisher")] {
+        if held {
+            line += &format!(" role={role}");
+        }
+    }
+    for grant in &account.grants {
+        line += &format!(" grant={grant}");
+    }
+    for organisation in &account.organisations {
+        line += &format!(" org={organisation}");
+    }
+    line
+}
+
+async fn audit(meta: &impl MetaStore, filter: &AuditFilter, format: Format) -> anyhow::Result<()> {
+    let entries = meta.audit_log(filter).await?;
+    match format {
+        Format::Json => {
+            let json: Vec<AuditJson<'_>> = entries
+                .iter()
+                .map(|e| AuditJson {
+                    id: e.id,
+                    at_ms: e.at_ms,
+                    actor: &e.entry.actor,
+                    action: e.entry.action.as_str(),
+                    repository: e.entry.repository.as_deref(),
+                    reference: e.entry.reference.as_deref(),
+                    digest: e.entry.digest.as_deref(),
+                    detail: &e.entry.detail,
+                })
+                .collect();
+            print_json(&json)
+        }
+        Format::Text => print_lines(entries.iter().map(|e| {
+            let e_ = &e.entry;
+            let mut line = format!("{} {} {}", e.at_ms, e_.actor, e_.action);
+            for part in [&e_.repository, &e_.reference, &e_.digest]
+                .into_iter()
+                .flatten()
+            {
+                line += &format!(" {part}");
+            }
+            if !e_.detail.is_empty() {
+                line += &format!(" ({})", e_.detail);
+            }
+            line
+        })),
+    }
+}
+
+/// A fresh random secret: 256 bits as 43 base64url characters.
+pub fn new_secret() -> anyhow::Result<String> {
+    Ok(RefreshToken::generate()
+        .context("drawing a random secret")?
+        .as_str()
+        .to_owned())
+}
+
+/// An account named `name` whose password is `password`, with no roles yet.
+pub fn new_account(name: &str, kind: AccountKind, password: &str) -> anyhow::Result<Account> {
+    let valid = !name.is_empty()
+        && name.len() <= 128
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@' | '$'));
+    anyhow::ensure!(
+        valid,
+        "{name:?} cannot name an account: use letters, digits and . _ - @ $"
+    );
+    Ok(Account {
+        name: name.to_owned(),
+        kind,
+        password_hash: Passwords::default()
+            .hash(password)
+            .context("hashing the password")?,
+        admin: false,
+        publisher: false,
+        grants: Vec::new(),
+        organisations: Vec::new(),
+    })
+}
+
+async fn create(meta: &impl MetaStore, account: &Account) -> anyhow::Result<()> {
+    let created = meta.create_account(account, CLI_ACTOR).await?;
+    anyhow::ensure!(created, "an account named {} exists already", account.name);
+    Ok(())
+}

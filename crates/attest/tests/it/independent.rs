@@ -162,6 +162,35 @@ fn openssl_reads_our_key_files_and_agrees_on_the_key_id() {
     );
     assert!(!ok, "a wrong password opened the key: {output}");
 
+    // And the other way: a key OpenSSL encrypted (PBES2 with PBKDF2 and AES-256-CBC) opens here.
+    let generate = [
+        "genpkey",
+        "-algorithm",
+        "EC",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-aes-256-cbc",
+        "-pass",
+        "pass:s3cret",
+        "-out",
+        "theirs.key",
+    ];
+    let (ok, output) = run("openssl", &generate, folder.path());
+    assert!(ok, "{output}");
+    let theirs = std::fs::read_to_string(folder.path().join("theirs.key")).unwrap();
+    let read = PrivateKey::from_pem(&theirs, Some(b"s3cret")).unwrap();
+    let public = [
+        "pkey",
+        "-in",
+        "theirs.key",
+        "-passin",
+        "pass:s3cret",
+        "-pubout",
+    ];
+    let (ok, output) = run("openssl", &public, folder.path());
+    assert!(ok, "{output}");
+    assert_eq!(output, read.public_key().to_pem());
+
     std::fs::write(folder.path().join("key.pub"), key.public_key().to_pem()).unwrap();
     let der = Command::new("openssl")
         .args(["pkey", "-pubin", "-in", "key.pub", "-outform", "DER"])

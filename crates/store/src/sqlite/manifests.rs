@@ -439,7 +439,6 @@ pub(super) fn manifest_from_row(row: &SqliteRow) -> Result<StoredManifest, MetaE
 mod tests {
     use oci::{Digest, DigestAlgorithm};
 
-    use crate::access::AuditAction;
     use crate::meta::{ManifestRecord, MetaStore, NewManifest, ReferenceProblem};
     use crate::sqlite::SqliteMetaStore;
 

@@ -57,8 +57,8 @@ impl<B: BlobStore, M: MetaStore> Registry<B, M> {
     /// Links `digest` into `name` if `from` (or, with automatic mounts, any repository) has
     /// it; `false` when there is nothing to mount and the client should upload. A mount never
     /// reveals content the caller could not pull: `from` must be pullable with the caller's
-    /// token, and automatic mounts (which name no source to check) happen only on a registry
-    /// without authentication.
+    /// token, and automatic mounts (which name no source to check) find only what the target
+    /// has already when authentication is on.
     async fn mount(
         &self,
         name: &RepositoryName,
@@ -74,9 +74,12 @@ impl<B: BlobStore, M: MetaStore> Registry<B, M> {
                 }
                 self.meta.repository_blob(from.as_str(), digest).await?
             }
-            None if self.config.automatic_mount && !caller.is_authenticated() => {
-                self.meta.blob(digest).await?
+            // With authentication, only a blob the target already has "mounts": any other
+            // would reveal content of repositories the caller was never checked against.
+            None if self.config.automatic_mount && caller.is_authenticated() => {
+                self.meta.repository_blob(name.as_str(), digest).await?
             }
+            None if self.config.automatic_mount => self.meta.blob(digest).await?,
             None => None,
         };
         if source.is_none() {

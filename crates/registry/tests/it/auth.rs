@@ -47,6 +47,7 @@ impl AuthApp {
             router: registry::router(registry.with_auth(auth)),
             meta,
             _data: data,
+            bearer: None,
         };
         let this = Self { app, clock };
         this.add_accounts().await;
@@ -165,6 +166,18 @@ impl AuthApp {
             .expect(201, None);
         layer
     }
+}
+
+/// A registry with authentication on whose every request carries an admin's token for the
+/// conformance suite's repositories, so the suite runs unchanged with authentication.
+pub async fn conformance_app() -> App {
+    let t = AuthApp::standard().await;
+    let scope = "repository:conformance/suite:* repository:conformance-crossmount:* \
+                 registry:catalog:*";
+    let token = t.token(Some("root"), &[scope]).await;
+    let mut app = t.app;
+    app.bearer = Some(token);
+    app
 }
 
 fn test_passwords() -> Passwords {

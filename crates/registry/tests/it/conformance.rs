@@ -98,54 +98,52 @@ async fn send(app: &App, method: Method, path: &str, headers: &[(&str, &str)]) -
 
 #[tokio::test]
 async fn pull() {
-    let app = App::new().await;
+    pull_on(&App::new().await).await;
+}
+
+async fn pull_on(app: &App) {
     let f = Fixtures::new();
     for blob in [&f.configs[0], &f.configs[1], &f.layer] {
-        assert!(is_success(&post_put(&app, NAME, blob).await));
+        assert!(is_success(&post_put(app, NAME, blob).await));
     }
     assert!(is_success(
-        &put_manifest(&app, "tagtest0", OCI_MANIFEST, &f.manifests[0]).await
+        &put_manifest(app, "tagtest0", OCI_MANIFEST, &f.manifests[0]).await
     ));
     let digest1 = sha256(&f.manifests[1]);
     assert!(is_success(
-        &put_manifest(&app, digest1.as_str(), OCI_MANIFEST, &f.manifests[1]).await
+        &put_manifest(app, digest1.as_str(), OCI_MANIFEST, &f.manifests[1]).await
     ));
 
     let dummy = sha256(b"hello world");
-    send(&app, Method::HEAD, &format!("blobs/{dummy}"), &[])
+    send(app, Method::HEAD, &format!("blobs/{dummy}"), &[])
         .await
         .expect(404, None);
     let config0 = sha256(&f.configs[0]);
-    let reply = send(&app, Method::HEAD, &format!("blobs/{config0}"), &[]).await;
+    let reply = send(app, Method::HEAD, &format!("blobs/{config0}"), &[]).await;
     reply.expect(200, None);
     assert_eq!(
         reply.header("docker-content-digest"),
         Some(config0.as_str())
     );
-    send(&app, Method::GET, &format!("blobs/{dummy}"), &[])
+    send(app, Method::GET, &format!("blobs/{dummy}"), &[])
         .await
         .expect(404, None);
-    send(&app, Method::GET, &format!("blobs/{config0}"), &[])
+    send(app, Method::GET, &format!("blobs/{config0}"), &[])
         .await
         .expect(200, None);
 
     let accept = [("accept", OCI_MANIFEST)];
     for method in [Method::HEAD, Method::GET] {
-        send(
-            &app,
-            method.clone(),
-            "manifests/.INVALID_MANIFEST_NAME",
-            &[],
-        )
-        .await
-        .expect(404, None);
+        send(app, method.clone(), "manifests/.INVALID_MANIFEST_NAME", &[])
+            .await
+            .expect(404, None);
         for (reference, manifest) in [
             (sha256(&f.manifests[0]).to_string(), &f.manifests[0]),
             (digest1.to_string(), &f.manifests[1]),
             ("tagtest0".to_owned(), &f.manifests[0]),
         ] {
             let reply = send(
-                &app,
+                app,
                 method.clone(),
                 &format!("manifests/{reference}"),
                 &accept,
@@ -171,34 +169,37 @@ async fn pull() {
     reply.expect(400, Some("DIGEST_INVALID"));
 
     for manifest in &f.manifests[..2] {
-        let reply = delete(&app, &format!("manifests/{}", sha256(manifest))).await;
+        let reply = delete(app, &format!("manifests/{}", sha256(manifest))).await;
         assert!(is_success(&reply));
     }
     for blob in [&f.configs[0], &f.configs[1], &f.layer] {
-        let reply = delete(&app, &format!("blobs/{}", sha256(blob))).await;
+        let reply = delete(app, &format!("blobs/{}", sha256(blob))).await;
         assert!(is_success(&reply) || reply.status == 404);
     }
 }
 
 #[tokio::test]
 async fn push() {
-    let app = App::new().await;
+    push_on(&App::new().await).await;
+}
+
+async fn push_on(app: &App) {
     let f = Fixtures::new();
     let blob_a: Vec<u8> = (0..42u8).collect();
     let octets = ("content-type", "application/octet-stream");
 
     // Streamed: one PATCH with the whole blob and no range, then a PUT with no body.
-    let reply = send(&app, Method::POST, "blobs/uploads/", &[]).await;
+    let reply = send(app, Method::POST, "blobs/uploads/", &[]).await;
     let reply = app
         .send(Method::PATCH, reply.location(), &[octets], blob_a.clone())
         .await;
     reply.expect(202, None);
-    let reply = finish(&app, &reply, &blob_a, &[octets]).await;
+    let reply = finish(app, &reply, &blob_a, &[octets]).await;
     reply.expect(201, None);
     assert!(reply.header("location").is_some());
 
     // Monolithic: POST with the digest and the blob, and POST then PUT.
-    get_blob(&app, b"hello world").await.expect(404, None);
+    get_blob(app, b"hello world").await.expect(404, None);
     let config1 = &f.configs[1];
     let uri = format!("/v2/{NAME}/blobs/uploads/?digest={}", sha256(config1));
     let reply = app
@@ -206,10 +207,10 @@ async fn push() {
         .await;
     reply.expect(201, None);
     assert!(reply.header("location").is_some());
-    get_blob(&app, config1).await.expect(200, None);
-    post_put(&app, NAME, config1).await.expect(201, None);
-    post_put(&app, NAME, &f.layer).await.expect(201, None);
-    get_blob(&app, &f.layer).await.expect(200, None);
+    get_blob(app, config1).await.expect(200, None);
+    post_put(app, NAME, config1).await.expect(201, None);
+    post_put(app, NAME, &f.layer).await.expect(201, None);
+    get_blob(app, &f.layer).await.expect(200, None);
 
     // Chunked, with an out-of-order chunk, a retried chunk and a status check on the way.
     let blob_b: Vec<u8> = (0..42u8).rev().collect();
@@ -217,48 +218,48 @@ async fn push() {
     let range1 = format!("0-{}", chunk1.len() - 1);
     let range2 = format!("{}-{}", chunk1.len(), blob_b.len() - 1);
     let empty = [("content-length", "0")];
-    let reply = send(&app, Method::POST, "blobs/uploads/", &empty).await;
-    patch(&app, reply.location(), &range2, chunk2)
+    let reply = send(app, Method::POST, "blobs/uploads/", &empty).await;
+    patch(app, reply.location(), &range2, chunk2)
         .await
         .expect(416, None);
 
-    let reply = send(&app, Method::POST, "blobs/uploads/", &empty).await;
+    let reply = send(app, Method::POST, "blobs/uploads/", &empty).await;
     let first = reply.location().to_owned();
-    let reply = patch(&app, &first, &range1, chunk1).await;
+    let reply = patch(app, &first, &range1, chunk1).await;
     reply.expect(202, None);
     assert_eq!(reply.header("range"), Some(range1.as_str()));
-    patch(&app, &first, &range1, chunk1).await.expect(416, None);
+    patch(app, &first, &range1, chunk1).await.expect(416, None);
     let reply = app.get(&first).await;
     reply.expect(204, None);
     assert!(reply.header("location").is_some());
     assert_eq!(reply.header("range"), Some(range1.as_str()));
-    let reply = patch(&app, reply.location(), &range2, chunk2).await;
+    let reply = patch(app, reply.location(), &range2, chunk2).await;
     reply.expect(202, None);
-    finish(&app, &reply, &blob_b, &[empty[0], octets])
+    finish(app, &reply, &blob_b, &[empty[0], octets])
         .await
         .expect(201, None);
 
     // Cross-repository mounts, into a single-segment namespace.
-    let reply = mount(&app, &format!("mount={}", sha256(b"hello world"))).await;
+    let reply = mount(app, &format!("mount={}", sha256(b"hello world"))).await;
     reply.expect(202, None);
     let sessions = format!("/v2/{CROSSMOUNT}/blobs/uploads/");
     assert!(reply.location().starts_with(&sessions));
     let digest_a = sha256(&blob_a);
-    let reply = mount(&app, &format!("mount={digest_a}&from={NAME}")).await;
+    let reply = mount(app, &format!("mount={digest_a}&from={NAME}")).await;
     reply.expect(201, None);
     let mounted = format!("/v2/{CROSSMOUNT}/blobs/{digest_a}");
     assert_eq!(reply.location(), mounted);
     app.get(&mounted).await.expect(200, None);
-    mount(&app, &format!("mount={digest_a}"))
+    mount(app, &format!("mount={digest_a}"))
         .await
         .expect(201, None);
 
     // Manifests: four tags of one manifest, and one with no layers and no mediaType field.
-    send(&app, Method::GET, "manifests/.INVALID_MANIFEST_NAME", &[])
+    send(app, Method::GET, "manifests/.INVALID_MANIFEST_NAME", &[])
         .await
         .expect(404, None);
     for i in 0..4 {
-        let reply = put_manifest(&app, &format!("test{i}"), OCI_MANIFEST, &f.manifests[1]).await;
+        let reply = put_manifest(app, &format!("test{i}"), OCI_MANIFEST, &f.manifests[1]).await;
         reply.expect(201, None);
         assert!(reply.header("location").is_some());
     }
@@ -269,12 +270,12 @@ async fn push() {
         "layers": []
     }))
     .unwrap();
-    let reply = put_manifest(&app, "emptylayer", OCI_MANIFEST, &empty_layers).await;
+    let reply = put_manifest(app, "emptylayer", OCI_MANIFEST, &empty_layers).await;
     reply.expect(201, None);
     let location = reply.location().to_owned();
     let accept = [("accept", OCI_MANIFEST)];
     let path = format!("manifests/{}", sha256(&f.manifests[1]));
-    send(&app, Method::GET, &path, &accept)
+    send(app, Method::GET, &path, &accept)
         .await
         .expect(200, None);
 
@@ -284,7 +285,7 @@ async fn push() {
         format!("blobs/{}", sha256(config1)),
         format!("blobs/{}", sha256(&f.layer)),
     ] {
-        assert!(is_success(&delete(&app, &path).await), "{path}");
+        assert!(is_success(&delete(app, &path).await), "{path}");
     }
     app.get(&location).await.expect(404, None);
 }
@@ -319,18 +320,21 @@ async fn get_blob(app: &App, content: &[u8]) -> Reply {
 
 #[tokio::test]
 async fn content_discovery() {
-    let app = App::new().await;
+    content_discovery_on(&App::new().await).await;
+}
+
+async fn content_discovery_on(app: &App) {
     let f = Fixtures::new();
-    post_put(&app, NAME, &f.configs[2]).await.expect(201, None);
-    post_put(&app, NAME, &f.layer).await.expect(201, None);
+    post_put(app, NAME, &f.configs[2]).await.expect(201, None);
+    post_put(app, NAME, &f.layer).await.expect(201, None);
     for i in 0..4 {
-        put_manifest(&app, &format!("test{i}"), OCI_MANIFEST, &f.manifests[2])
+        put_manifest(app, &format!("test{i}"), OCI_MANIFEST, &f.manifests[2])
             .await
             .expect(201, None);
     }
 
     // Referrers of manifests[4], some pushed before it; one referrer of a subject never pushed.
-    let empty = post_put(&app, NAME, b"{}").await;
+    let empty = post_put(app, NAME, b"{}").await;
     empty.expect(201, None);
     assert_eq!(
         sha256(b"{}").as_str(),
@@ -372,11 +376,11 @@ async fn content_discovery() {
             serde_json::to_vec_pretty(&manifest).unwrap()
         };
 
-    post_put(&app, NAME, &ref_a).await.expect(201, None);
+    post_put(app, NAME, &ref_a).await.expect(201, None);
     let config_a = config_artifact(type_a, &ref_a, "test config a");
     let layer_a = layer_artifact(type_a, &ref_a, &subject, Some("test layer a"));
     for manifest in [&config_a, &layer_a] {
-        let reply = put_manifest(&app, sha256(manifest).as_str(), OCI_MANIFEST, manifest).await;
+        let reply = put_manifest(app, sha256(manifest).as_str(), OCI_MANIFEST, manifest).await;
         reply.expect(201, None);
         assert_eq!(reply.header("oci-subject"), Some(subject.as_str()));
     }
@@ -387,15 +391,15 @@ async fn content_discovery() {
         "annotations": {ANNOTATION: "test index"}
     }))
     .unwrap();
-    let reply = put_manifest(&app, sha256(&index).as_str(), OCI_INDEX, &index).await;
+    let reply = put_manifest(app, sha256(&index).as_str(), OCI_INDEX, &index).await;
     reply.expect(201, None);
     assert_eq!(reply.header("oci-subject"), Some(subject.as_str()));
 
-    post_put(&app, NAME, &f.configs[4]).await.expect(201, None);
-    put_manifest(&app, "tagtest0", OCI_MANIFEST, &f.manifests[4])
+    post_put(app, NAME, &f.configs[4]).await.expect(201, None);
+    put_manifest(app, "tagtest0", OCI_MANIFEST, &f.manifests[4])
         .await
         .expect(201, None);
-    post_put(&app, NAME, &ref_b).await.expect(201, None);
+    post_put(app, NAME, &ref_b).await.expect(201, None);
     let config_b = config_artifact(type_b, &ref_b, "test config b");
     let layer_b = layer_artifact(type_b, &ref_b, &subject, Some("test layer b"));
     let layer_c = layer_artifact(type_b, &ref_b, &missing_subject, None);
@@ -404,7 +408,7 @@ async fn content_discovery() {
         (&layer_b, &subject),
         (&layer_c, &missing_subject),
     ] {
-        let reply = put_manifest(&app, sha256(manifest).as_str(), OCI_MANIFEST, manifest).await;
+        let reply = put_manifest(app, sha256(manifest).as_str(), OCI_MANIFEST, manifest).await;
         reply.expect(201, None);
         assert_eq!(reply.header("oci-subject"), Some(on.as_str()));
     }
@@ -413,7 +417,7 @@ async fn content_discovery() {
     let tags = |reply: &Reply| -> Vec<String> {
         serde_json::from_value(reply.json()["tags"].clone()).unwrap()
     };
-    let all = tags(&send(&app, Method::GET, "tags/list", &[]).await);
+    let all = tags(&send(app, Method::GET, "tags/list", &[]).await);
     assert_eq!(all, ["tagtest0", "test0", "test1", "test2", "test3"]);
     let half = all.len() / 2;
     let reply = app.get(&format!("/v2/{NAME}/tags/list?n={half}")).await;
@@ -454,9 +458,9 @@ async fn content_discovery() {
     };
     let dummy = sha256(b"hello world");
     assert!(
-        referrers(&send(&app, Method::GET, &format!("referrers/{dummy}"), &[]).await).is_empty()
+        referrers(&send(app, Method::GET, &format!("referrers/{dummy}"), &[]).await).is_empty()
     );
-    let listed = referrers(&send(&app, Method::GET, &format!("referrers/{subject}"), &[]).await);
+    let listed = referrers(&send(app, Method::GET, &format!("referrers/{subject}"), &[]).await);
     assert_eq!(listed.len(), 5);
     check_notes(&listed);
     let reply = app
@@ -470,7 +474,7 @@ async fn content_discovery() {
     check_notes(&listed);
     let listed = referrers(
         &send(
-            &app,
+            app,
             Method::GET,
             &format!("referrers/{missing_subject}"),
             &[],
@@ -483,42 +487,55 @@ async fn content_discovery() {
 
 #[tokio::test]
 async fn content_management() {
-    let app = App::new().await;
+    content_management_on(&App::new().await).await;
+}
+
+async fn content_management_on(app: &App) {
     let f = Fixtures::new();
-    post_put(&app, NAME, &f.configs[3]).await.expect(201, None);
-    post_put(&app, NAME, &f.layer).await.expect(201, None);
-    put_manifest(&app, "tagtest0", OCI_MANIFEST, &f.manifests[3])
+    post_put(app, NAME, &f.configs[3]).await.expect(201, None);
+    post_put(app, NAME, &f.layer).await.expect(201, None);
+    put_manifest(app, "tagtest0", OCI_MANIFEST, &f.manifests[3])
         .await
         .expect(201, None);
-    put_manifest(&app, "other", OCI_MANIFEST, &f.manifests[3])
+    put_manifest(app, "other", OCI_MANIFEST, &f.manifests[3])
         .await
         .expect(201, None);
     let count = |reply: Reply| reply.json()["tags"].as_array().unwrap().len();
-    let before = count(send(&app, Method::GET, "tags/list", &[]).await);
+    let before = count(send(app, Method::GET, "tags/list", &[]).await);
 
-    delete(&app, "manifests/tagtest0").await.expect(202, None);
+    delete(app, "manifests/tagtest0").await.expect(202, None);
     let digest = sha256(&f.manifests[3]);
-    delete(&app, &format!("manifests/{digest}"))
+    delete(app, &format!("manifests/{digest}"))
         .await
         .expect(202, None);
-    send(&app, Method::GET, &format!("manifests/{digest}"), &[])
+    send(app, Method::GET, &format!("manifests/{digest}"), &[])
         .await
         .expect(404, None);
-    let reply = send(&app, Method::GET, "tags/list", &[]).await;
+    let reply = send(app, Method::GET, "tags/list", &[]).await;
     reply.expect(200, None);
     assert!(count(reply) < before);
 
     for blob in [&f.configs[3], &f.layer] {
-        delete(&app, &format!("blobs/{}", sha256(blob)))
+        delete(app, &format!("blobs/{}", sha256(blob)))
             .await
             .expect(202, None);
     }
     send(
-        &app,
+        app,
         Method::GET,
         &format!("blobs/{}", sha256(&f.configs[3])),
         &[],
     )
     .await
     .expect(404, None);
+}
+
+/// The whole suite again with authentication on, every request with an admin's token, as the
+/// suite runs with credentials against a registry that wants them.
+#[tokio::test]
+async fn the_suite_passes_with_authentication_on() {
+    pull_on(&crate::auth::conformance_app().await).await;
+    push_on(&crate::auth::conformance_app().await).await;
+    content_discovery_on(&crate::auth::conformance_app().await).await;
+    content_management_on(&crate::auth::conformance_app().await).await;
 }

@@ -27,6 +27,8 @@ pub struct App {
     /// The metadata store under the router, for what has no endpoint yet (stars, tiers).
     pub meta: store::SqliteMetaStore,
     _data: TempDir,
+    /// A bearer token sent with every request that carries no `authorization` of its own.
+    bearer: Option<String>,
 }
 
 /// What came back, with the body read whole.
@@ -81,6 +83,7 @@ impl App {
             router: registry::router(Registry::new(blobs, meta.clone(), config)),
             meta,
             _data: data,
+            bearer: None,
         }
     }
 
@@ -94,6 +97,12 @@ impl App {
         let mut request = Request::builder().method(method).uri(uri);
         for (name, value) in headers {
             request = request.header(*name, *value);
+        }
+        let authorized = headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("authorization"));
+        if let (Some(token), false) = (&self.bearer, authorized) {
+            request = request.header("authorization", format!("Bearer {token}"));
         }
         let response = self
             .router

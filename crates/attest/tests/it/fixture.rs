@@ -50,6 +50,15 @@ impl Signed {
         }
     }
 
+    /// Another image, signed by the same key at the same time.
+    pub fn another_image(&self) -> Self {
+        Self {
+            digest: digest_of(b"another image"),
+            key: self.key.clone(),
+            signed_at: self.signed_at,
+        }
+    }
+
     pub fn provenance(&self, arch: oci::Architecture) -> Provenance {
         let entry = entry();
         Provenance::from_build(&BuildRecord {

@@ -27,6 +27,12 @@ fn run(program: &str, args: &[&str], folder: &Path) -> (bool, String) {
     (output.status.success(), text)
 }
 
+/// Runs `openssl` with the words of `arguments`, in `folder`.
+fn openssl(arguments: &str, folder: &Path) -> (bool, String) {
+    let words: Vec<&str> = arguments.split_whitespace().collect();
+    run("openssl", &words, folder)
+}
+
 const SECURESYSTEMSLIB_VERIFY: &str = r#"
 import hashlib, json, sys
 from cryptography.hazmat.primitives import serialization
@@ -102,19 +108,8 @@ fn openssl_verifies_simple_signing_signatures_over_the_stored_bytes() {
         std::fs::write(folder.path().join(name), bytes).unwrap();
     }
     let verify = |payload: &str| {
-        run(
-            "openssl",
-            &[
-                "dgst",
-                "-sha256",
-                "-verify",
-                "pub.pem",
-                "-signature",
-                "sig.der",
-                payload,
-            ],
-            folder.path(),
-        )
+        let arguments = format!("dgst -sha256 -verify pub.pem -signature sig.der {payload}");
+        openssl(&arguments, folder.path())
     };
     let (ok, output) = verify("payload");
     assert!(ok && output.contains("Verified OK"), "{output}");
@@ -133,61 +128,27 @@ fn openssl_reads_our_key_files_and_agrees_on_the_key_id() {
         key.to_pem(Some(b"s3cret")).unwrap(),
     )
     .unwrap();
-    for args in [
-        &["pkey", "-in", "plain.key", "-pubout"][..],
-        &[
-            "pkey",
-            "-in",
-            "encrypted.key",
-            "-passin",
-            "pass:s3cret",
-            "-pubout",
-        ],
+    for arguments in [
+        "pkey -in plain.key -pubout",
+        "pkey -in encrypted.key -passin pass:s3cret -pubout",
     ] {
-        let (ok, output) = run("openssl", args, folder.path());
-        assert!(ok, "{args:?}: {output}");
-        assert_eq!(output, key.public_key().to_pem(), "{args:?}");
+        let (ok, output) = openssl(arguments, folder.path());
+        assert!(ok, "{arguments}: {output}");
+        assert_eq!(output, key.public_key().to_pem(), "{arguments}");
     }
-    let (ok, output) = run(
-        "openssl",
-        &[
-            "pkey",
-            "-in",
-            "encrypted.key",
-            "-passin",
-            "pass:wrong",
-            "-pubout",
-        ],
-        folder.path(),
-    );
+    let wrong = "pkey -in encrypted.key -passin pass:wrong -pubout";
+    let (ok, output) = openssl(wrong, folder.path());
     assert!(!ok, "a wrong password opened the key: {output}");
 
     // And the other way: a key OpenSSL encrypted (PBES2 with PBKDF2 and AES-256-CBC) opens here.
-    let generate = [
-        "genpkey",
-        "-algorithm",
-        "EC",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-aes-256-cbc",
-        "-pass",
-        "pass:s3cret",
-        "-out",
-        "theirs.key",
-    ];
-    let (ok, output) = run("openssl", &generate, folder.path());
+    let generate = "genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -aes-256-cbc \
+                    -pass pass:s3cret -out theirs.key";
+    let (ok, output) = openssl(generate, folder.path());
     assert!(ok, "{output}");
     let theirs = std::fs::read_to_string(folder.path().join("theirs.key")).unwrap();
     let read = PrivateKey::from_pem(&theirs, Some(b"s3cret")).unwrap();
-    let public = [
-        "pkey",
-        "-in",
-        "theirs.key",
-        "-passin",
-        "pass:s3cret",
-        "-pubout",
-    ];
-    let (ok, output) = run("openssl", &public, folder.path());
+    let public = "pkey -in theirs.key -passin pass:s3cret -pubout";
+    let (ok, output) = openssl(public, folder.path());
     assert!(ok, "{output}");
     assert_eq!(output, read.public_key().to_pem());
 

@@ -8,7 +8,7 @@ use attest::verify::{verify, Evidence, Outcome, Report, Target};
 use attest::PrivateKey;
 use oci::TrustTier;
 
-use crate::fixture::{at, digest_of, Signed, REPOSITORY};
+use crate::fixture::{at, Signed, REPOSITORY};
 
 const STRICT: &str = r#"
 [[policy]]
@@ -208,26 +208,12 @@ fn each_change_is_rejected_with_its_own_reason() {
         },
         case(
             "statement whose subject is another digest",
-            |s| {
-                let other = Signed {
-                    digest: digest_of(b"another image"),
-                    key: s.key.clone(),
-                    signed_at: s.signed_at,
-                };
-                vec![other.bundle()]
-            },
+            |s| vec![s.another_image().bundle()],
             "claim-mismatch",
         ),
         case(
             "simple signing of another digest",
-            |s| {
-                let other = Signed {
-                    digest: digest_of(b"another image"),
-                    key: s.key.clone(),
-                    signed_at: s.signed_at,
-                };
-                vec![other.simple_signing()]
-            },
+            |s| vec![s.another_image().simple_signing()],
             "claim-mismatch",
         ),
         Case {

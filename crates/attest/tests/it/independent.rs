@@ -1,6 +1,7 @@
-//! Independent verifiers: Python's securesystemslib checks our DSSE envelopes, OpenSSL checks
+//! Independent verifiers: Python's securesystemslib checks our DSSE envelopes, sigstore-js
+//! (`@sigstore/verify`, found through `NODE_PATH`) our bundles, OpenSSL checks
 //! simple-signing signatures over the stored payload bytes and reads our key files. `.ci/run`
-//! installs both; locally they are ignored unless asked for.
+//! installs them all; locally they are ignored unless asked for.
 
 use std::path::Path;
 use std::process::Command;
@@ -161,4 +162,44 @@ fn openssl_reads_our_key_files_and_agrees_on_the_key_id() {
     assert!(der.status.success());
     let sha = oci::Digest::of(oci::DigestAlgorithm::Sha256, &der.stdout);
     assert_eq!(sha.hex(), key.public_key().key_id());
+}
+
+#[test]
+#[ignore = "needs @sigstore/verify"]
+fn sigstore_js_verifies_our_bundles_offline_with_our_key() {
+    let folder = tempfile::tempdir().unwrap();
+    let signed = Signed::new();
+    let attest::verify::Evidence::Bundle(bundle) = signed.bundle() else {
+        unreachable!()
+    };
+    let mut tampered = bundle.clone();
+    tampered.dsse_envelope.payload.push(b' ');
+    let files = [
+        (
+            "verify-bundle.js",
+            include_bytes!("../data/verify-bundle.js").to_vec(),
+        ),
+        ("key.pub", signed.key.public_key().to_pem().into_bytes()),
+        ("bundle.json", bundle.to_json()),
+        ("tampered.json", tampered.to_json()),
+    ];
+    for (name, bytes) in files {
+        std::fs::write(folder.path().join(name), bytes).unwrap();
+    }
+    let key_id = signed.key.public_key().key_id();
+    let (ok, output) = run(
+        "node",
+        &["verify-bundle.js", "bundle.json", "key.pub", key_id],
+        folder.path(),
+    );
+    assert!(ok && output.contains("verified"), "{output}");
+    let (ok, output) = run(
+        "node",
+        &["verify-bundle.js", "tampered.json", "key.pub", key_id],
+        folder.path(),
+    );
+    assert!(
+        !ok && output.contains("signature verification failed"),
+        "{output}"
+    );
 }

@@ -112,10 +112,17 @@ impl Inventory {
         for (path, slot) in &view {
             let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
             match slot.record {
-                // A Python distribution a dpkg package installed is that package's business:
-                // reporting it again as PyPI would match upstream ranges against a
-                // distribution's backported fixes.
-                FileRecord::Packages(_) if owned.contains(path) || owned.contains(dir) => continue,
+                // A language package that a dpkg package installed is that package's
+                // business: reporting it again as PyPI or npm would match upstream ranges
+                // against a distribution's backported fixes.
+                FileRecord::Packages(found)
+                    if found
+                        .iter()
+                        .any(|f| matches!(f.kind, PackageKind::Python | PackageKind::Npm))
+                        && (owned.contains(path) || owned.contains(dir)) =>
+                {
+                    continue
+                }
                 FileRecord::Lockfile(_) if has_installed_npm(&view, dir) => continue,
                 _ => {}
             }

@@ -10,7 +10,7 @@ use crate::{load, matches, os_package};
 fn db() -> scan::AdvisoryDb {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/debian12");
     let (db, report) = load(Format::Osv, &dir);
-    assert_eq!((report.advisories, report.problems.len()), (2, 0));
+    assert_eq!((report.advisories, report.problems.len()), (4, 0));
     db
 }
 

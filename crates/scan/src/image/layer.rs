@@ -182,26 +182,71 @@ impl Collector {
 }
 
 /// ruzstd, the pure-Rust decoder: no C toolchain in the build, and decoding speed matters
-/// little since few registries serve zstd layers yet. Its frame-header error surfaces when
-/// the first read fails, so construction itself cannot fail here.
+/// little since few registries serve zstd layers yet. A layer may hold several frames and
+/// skippable frames (zstd:chunked writes one frame per file chunk and a skippable manifest),
+/// so frames are decoded one after another until the stream ends.
 fn zstd_decoder<R: BufRead>(raw: R) -> impl Read {
     ZstdFrames {
-        decoder: ruzstd::decoding::StreamingDecoder::new(raw),
+        state: Zstd::Between(raw),
     }
 }
 
 struct ZstdFrames<R: Read> {
-    decoder: Result<
-        ruzstd::decoding::StreamingDecoder<R, ruzstd::decoding::FrameDecoder>,
-        ruzstd::decoding::errors::FrameDecoderError,
-    >,
+    state: Zstd<R>,
 }
 
-impl<R: Read> Read for ZstdFrames<R> {
+enum Zstd<R: Read> {
+    Frame(ruzstd::decoding::StreamingDecoder<R, ruzstd::decoding::FrameDecoder>),
+    Between(R),
+    Finished,
+}
+
+/// Skippable frames start with a magic number from 0x184D2A50 to 0x184D2A5F.
+const SKIPPABLE_MASK: u32 = 0xFFFF_FFF0;
+const SKIPPABLE_MAGIC: u32 = 0x184D_2A50;
+
+impl<R: BufRead> Read for ZstdFrames<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match &mut self.decoder {
-            Ok(decoder) => decoder.read(buf),
-            Err(e) => Err(io::Error::other(LayerError::Corrupt(format!("zstd: {e}")))),
+        loop {
+            // On an error the state stays `Finished`: a broken stream is not read further.
+            match std::mem::replace(&mut self.state, Zstd::Finished) {
+                Zstd::Finished => return Ok(0),
+                Zstd::Frame(mut decoder) => {
+                    let n = decoder.read(buf)?;
+                    if n > 0 || buf.is_empty() {
+                        self.state = Zstd::Frame(decoder);
+                        return Ok(n);
+                    }
+                    self.state = Zstd::Between(decoder.into_inner());
+                }
+                Zstd::Between(mut raw) => {
+                    let head = raw.fill_buf()?;
+                    if head.is_empty() {
+                        return Ok(0);
+                    }
+                    let magic = head
+                        .get(..4)
+                        .map(|m| u32::from_le_bytes([m[0], m[1], m[2], m[3]]));
+                    if magic.is_some_and(|m| m & SKIPPABLE_MASK == SKIPPABLE_MAGIC) {
+                        let mut header = [0u8; 8];
+                        raw.read_exact(&mut header)?;
+                        let length = u64::from(u32::from_le_bytes([
+                            header[4], header[5], header[6], header[7],
+                        ]));
+                        if io::copy(&mut (&mut raw).take(length), &mut io::sink())? < length {
+                            return Err(io::Error::other(LayerError::Truncated));
+                        }
+                        self.state = Zstd::Between(raw);
+                        continue;
+                    }
+                    match ruzstd::decoding::StreamingDecoder::new(raw) {
+                        Ok(decoder) => self.state = Zstd::Frame(decoder),
+                        Err(e) => {
+                            return Err(io::Error::other(LayerError::Corrupt(format!("zstd: {e}"))))
+                        }
+                    }
+                }
+            }
         }
     }
 }

@@ -320,6 +320,25 @@ fn hostile_layers_are_refused_with_typed_errors() {
 }
 
 #[test]
+fn zstd_layers_of_several_frames_and_skippable_frames() {
+    let tar = layer(&[
+        Item::File("etc/os-release", BOOKWORM_OS_RELEASE),
+        Item::File(
+            "var/lib/dpkg/status",
+            stanza("libc6", "glibc", "2.36-9+deb12u1").as_bytes(),
+        ),
+    ]);
+    // Split at a block boundary, as zstd:chunked splits at file boundaries.
+    let (first, second) = tar.split_at(1024);
+    let mut data = zstd(first);
+    data.extend([0x5e, 0x2a, 0x4d, 0x18, 4, 0, 0, 0, b't', b'o', b'c', b'!']);
+    data.extend(zstd(second));
+    let analysis = analyze(&data);
+    assert_eq!(analysis.files.len(), 2, "{analysis:?}");
+    assert_eq!(analysis.uncompressed_bytes, tar.len() as u64);
+}
+
+#[test]
 fn an_empty_stream_is_an_empty_layer() {
     assert_eq!(analyze(b""), LayerAnalysis::default());
 }

@@ -6,6 +6,7 @@
 //!   made from a `library::Entry` so provenance always says what the definition says.
 //! - [`keys`], cosign key import, and [`keyset`]: PEM keys, key ids, and trusted keys with
 //!   validity windows and distrust.
+//! - [`predicate`]: the kinds `hallmark attest --type` wraps (SLSA provenance, SPDX, CycloneDX).
 //! - [`cosign`]: cosign's simple-signing payload, its legacy `.sig` tag, and the Sigstore
 //!   bundle v0.3, so `cosign verify --key` accepts what Hallmark signs.
 //! - [`policy`] and [`verify`]: a Notation-style trust policy scoped by repository, and a
@@ -23,6 +24,7 @@ mod encoding;
 pub mod keys;
 pub mod keyset;
 pub mod policy;
+pub mod predicate;
 pub mod provenance;
 pub mod statement;
 mod time;

@@ -196,7 +196,8 @@ struct ZstdFrames<R: Read> {
 }
 
 enum Zstd<R: Read> {
-    Frame(ruzstd::decoding::StreamingDecoder<R, ruzstd::decoding::FrameDecoder>),
+    // Boxed: the decoder's state is large and the enum is moved on every frame change.
+    Frame(Box<ruzstd::decoding::StreamingDecoder<R, ruzstd::decoding::FrameDecoder>>),
     Between(R),
     Finished,
 }
@@ -240,7 +241,7 @@ impl<R: BufRead> Read for ZstdFrames<R> {
                         continue;
                     }
                     match ruzstd::decoding::StreamingDecoder::new(raw) {
-                        Ok(decoder) => self.state = Zstd::Frame(decoder),
+                        Ok(decoder) => self.state = Zstd::Frame(Box::new(decoder)),
                         Err(e) => {
                             return Err(io::Error::other(LayerError::Corrupt(format!("zstd: {e}"))))
                         }

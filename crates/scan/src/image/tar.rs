@@ -230,28 +230,12 @@ impl Header {
         let corrupt = |what: &str| LayerError::Corrupt(format!("tar header at byte {at}: {what}"));
         let stored = octal(&block[148..156]).ok_or_else(|| corrupt("unreadable checksum"))?;
         // The checksum counts its own field as spaces; some old writers summed signed bytes.
-        let unsigned: u64 = block
-            .iter()
-            .enumerate()
-            .map(|(i, &b)| {
-                if (148..156).contains(&i) {
-                    32
-                } else {
-                    u64::from(b)
-                }
-            })
-            .sum();
-        let signed: i64 = block
-            .iter()
-            .enumerate()
-            .map(|(i, &b)| {
-                if (148..156).contains(&i) {
-                    32
-                } else {
-                    i64::from(b as i8)
-                }
-            })
-            .sum();
+        let (mut unsigned, mut signed) = (0u64, 0i64);
+        for (i, &b) in block.iter().enumerate() {
+            let b = if (148..156).contains(&i) { b' ' } else { b };
+            unsigned += u64::from(b);
+            signed += i64::from(b as i8);
+        }
         if stored != unsigned && i64::try_from(stored).ok() != Some(signed) {
             return Err(corrupt("checksum mismatch"));
         }

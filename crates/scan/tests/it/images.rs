@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use scan::image::source::{scan, ImageSource, ScanOptions, SourceError};
+use scan::image::source::{scan, ImageInventory, ImageSource, ScanOptions, SourceError};
 use scan::{Ecosystem, LayerError, MemoryCache};
 
 use crate::fixtures::{
@@ -41,6 +41,15 @@ fn layers() -> Vec<(Vec<u8>, Vec<u8>, &'static str)> {
             "RUN npm install -g lodash@4.17.15 && pip install urllib3==1.26.4",
         ),
     ]
+}
+
+/// Scans a source by name with default options and a fresh cache.
+fn scan_named(name: String) -> Result<Vec<ImageInventory>, SourceError> {
+    scan(
+        &ImageSource::parse(&name).unwrap(),
+        &options(None),
+        &MemoryCache::new(),
+    )
 }
 
 fn options(platform: Option<&str>) -> ScanOptions {
@@ -122,12 +131,7 @@ fn a_tampered_blob_fails_its_digest() {
     // Rewrite the first layer blob with other content of the same size.
     let blobs = root.join("blobs/sha256");
     let first = tamper_largest_gzip(&blobs);
-    let err = scan(
-        &ImageSource::parse(&format!("oci:{}", root.display())).unwrap(),
-        &options(None),
-        &MemoryCache::new(),
-    )
-    .unwrap_err();
+    let err = scan_named(format!("oci:{}", root.display())).unwrap_err();
     match err {
         SourceError::Layer {
             layer,
@@ -186,12 +190,7 @@ fn docker_archives_check_layers_against_diff_ids() {
     ]);
     let path = dir.path().join("image.tar");
     std::fs::write(&path, archive).unwrap();
-    let images = scan(
-        &ImageSource::parse(&format!("docker-archive:{}", path.display())).unwrap(),
-        &options(None),
-        &MemoryCache::new(),
-    )
-    .unwrap();
+    let images = scan_named(format!("docker-archive:{}", path.display())).unwrap();
     assert_eq!(images.len(), 1);
     assert_eq!(images[0].tags, ["app:1"]);
     let names: Vec<_> = images[0]
@@ -210,12 +209,7 @@ fn docker_archives_check_layers_against_diff_ids() {
         Item::File("l1/layer.tar", &layers[1].0),
     ]);
     std::fs::write(&path, bad).unwrap();
-    let err = scan(
-        &ImageSource::parse(&format!("docker-archive:{}", path.display())).unwrap(),
-        &options(None),
-        &MemoryCache::new(),
-    )
-    .unwrap_err();
+    let err = scan_named(format!("docker-archive:{}", path.display())).unwrap_err();
     assert!(
         matches!(
             err,
@@ -301,12 +295,7 @@ fn inventories_match_against_the_real_advisory_data() {
     let root = dir.path();
     let manifest = fixtures::image(root, "amd64", &layers());
     fixtures::index(root, vec![manifest], "latest");
-    let images = scan(
-        &ImageSource::parse(&format!("oci:{}", root.display())).unwrap(),
-        &options(None),
-        &MemoryCache::new(),
-    )
-    .unwrap();
+    let images = scan_named(format!("oci:{}", root.display())).unwrap();
     let inventory = &images[0].inventory;
     let (db, _) = crate::load(scan::Format::Osv, &crate::testdata("npm"));
     let matches = inventory.match_advisories(&db);

@@ -54,6 +54,9 @@ pub fn wanted(path: &str) -> Option<FileKind> {
         ("lib/apk/db" | "usr/lib/apk/db", "installed") => FileKind::ApkInstalled,
         (d, "METADATA") if d.ends_with(".dist-info") => FileKind::PythonMetadata,
         (d, "PKG-INFO") if d.ends_with(".egg-info") => FileKind::PythonMetadata,
+        // distutils writes `<name>-<version>.egg-info` as a single PKG-INFO file (Debian's
+        // python3-* packages still ship some so); a folder of that name is not read.
+        (_, f) if f.ends_with(".egg-info") => FileKind::PythonMetadata,
         (_, "package.json") if is_installed_npm_package(dir) => FileKind::NpmPackage,
         (_, "package-lock.json") if !path.split('/').any(|s| s == "node_modules") => {
             FileKind::NpmLockfile
@@ -179,6 +182,10 @@ mod tests {
                 Some(PythonMetadata),
             ),
             ("app/x.dist-info/RECORD", None),
+            (
+                "usr/lib/python3/dist-packages/distro_info-1.5.egg-info",
+                Some(PythonMetadata),
+            ),
             ("app/node_modules/lodash/package.json", Some(NpmPackage)),
             (
                 "app/node_modules/@types/node/package.json",

@@ -1,6 +1,7 @@
 //! Installed Python distributions: `*.dist-info/METADATA` (wheels, pip) and
-//! `*.egg-info/PKG-INFO` (setuptools, Debian's python3-* packages), both in the core metadata
-//! format: RFC 822 headers up to the first blank line, then the description.
+//! `*.egg-info/PKG-INFO` or a `*.egg-info` file (setuptools, distutils, Debian's python3-*
+//! packages), all in the core metadata format: RFC 822 headers up to the first blank line,
+//! then the description.
 
 use super::{Found, PackageKind};
 

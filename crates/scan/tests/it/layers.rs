@@ -202,6 +202,19 @@ fn python_packages_owned_by_dpkg_are_not_reported_twice() {
             format!("/.\n/usr\n/{egg}\n/{egg}/PKG-INFO\n").as_bytes(),
         ),
         Item::File(&format!("{egg}/PKG-INFO"), &metadata("six", "1.16.0")),
+        // An egg-info that is a file, not a folder, owned by its package as well.
+        Item::File(
+            "var/lib/dpkg/info/python3-distro-info.list",
+            b"/usr/lib/python3/dist-packages/distro_info-1.5.egg-info\n",
+        ),
+        Item::File(
+            "usr/lib/python3/dist-packages/distro_info-1.5.egg-info",
+            &metadata("distro-info", "1.5"),
+        ),
+        Item::File(
+            "usr/local/lib/python3.11/dist-packages/distro_info-1.0.egg-info",
+            &metadata("distro-info", "1.0"),
+        ),
         Item::File(
             "usr/local/lib/python3.11/dist-packages/six-1.17.0.dist-info/METADATA",
             &metadata("six", "1.17.0"),
@@ -209,7 +222,11 @@ fn python_packages_owned_by_dpkg_are_not_reported_twice() {
     ]);
     assert_eq!(
         summary(&merge(&[analyze(&rootfs)])),
-        ["python3-six 1.16.0-4 @0", "six 1.17.0 @0"]
+        [
+            "distro-info 1.0 @0",
+            "python3-six 1.16.0-4 @0",
+            "six 1.17.0 @0"
+        ]
     );
 }
 

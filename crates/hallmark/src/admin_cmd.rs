@@ -254,7 +254,7 @@ async fn user(meta: &impl MetaStore, command: UserCommand, format: Format) -> an
                         .collect();
                     print_json(&json)
                 }
-                Format::Text => print_lines(accounts.iter().map(describe)),
+                Format::Text => print_lines(accounts.iter().map(Account::describe)),
             }
         }
         UserCommand::Remove { name } => {
@@ -263,23 +263,6 @@ async fn user(meta: &impl MetaStore, command: UserCommand, format: Format) -> an
             Ok(())
         }
     }
-}
-
-/// One line per account: `name kind roles… grants… orgs…`.
-fn describe(account: &Account) -> String {
-    let mut line = format!("{} {}", account.name, account.kind.as_str());
-    for (held, role) in [(account.admin, "admin"), (account.publisher, "publisher")] {
-        if held {
-            line += &format!(" role={role}");
-        }
-    }
-    for grant in &account.grants {
-        line += &format!(" grant={grant}");
-    }
-    for organisation in &account.organisations {
-        line += &format!(" org={organisation}");
-    }
-    line
 }
 
 async fn audit(meta: &impl MetaStore, filter: &AuditFilter, format: Format) -> anyhow::Result<()> {

@@ -1,6 +1,9 @@
 //! `hallmark serve`: the registry on the embedded store (SQLite plus blob files under one data
 //! folder).
 //!
+//! Token authentication is on unless `--auth none`: the signing key and an initial admin are
+//! created in the data folder on first start.
+//!
 //! Settings come from, strongest first: flags, environment variables (`HALLMARK_LISTEN`,
 //! `HALLMARK_DATA`, …, which clap reads as flag defaults), a TOML file (`--config`), and
 //! built-in defaults.
@@ -35,7 +38,7 @@ pub struct ServeArgs {
     #[arg(long, env = "HALLMARK_DATA")]
     data: Option<PathBuf>,
     /// TOML file with any of: listen, data, max-manifest-bytes, upload-ttl-secs,
-    /// automatic-mount, log.
+    /// automatic-mount, log, auth, service, realm.
     #[arg(long, env = "HALLMARK_CONFIG")]
     config: Option<PathBuf>,
     /// Largest manifest accepted, in bytes [default: 4194304].
@@ -291,6 +294,31 @@ mod tests {
         assert_eq!(settings.registry.max_manifest_bytes, 100);
         assert_eq!(settings.registry.upload_ttl, Duration::from_secs(60));
         assert!(!settings.registry.automatic_mount);
+    }
+
+    #[test]
+    fn authentication_is_on_unless_the_flag_or_the_file_turns_it_off() {
+        let settings = Settings::resolve(args(), FileConfig::default()).unwrap();
+        let auth = settings.auth.expect("token auth by default");
+        assert_eq!((auth.service.as_str(), auth.realm), ("hallmark", None));
+        let file: FileConfig = toml::from_str(
+            "auth = \"token\"\nservice = \"registry.example\"\n\
+             realm = \"https://registry.example/token\"\n",
+        )
+        .unwrap();
+        let auth = Settings::resolve(args(), file).unwrap().auth.unwrap();
+        assert_eq!(auth.service, "registry.example");
+        assert_eq!(
+            auth.realm.as_deref(),
+            Some("https://registry.example/token")
+        );
+        let file: FileConfig = toml::from_str("auth = \"none\"").unwrap();
+        assert!(Settings::resolve(args(), file).unwrap().auth.is_none());
+        let mut flags = args();
+        flags.auth = Some(AuthMode::Token);
+        let file: FileConfig = toml::from_str("auth = \"none\"").unwrap();
+        assert!(Settings::resolve(flags, file).unwrap().auth.is_some());
+        assert!(toml::from_str::<FileConfig>("auth = \"basic\"").is_err());
     }
 
     #[test]

@@ -45,6 +45,26 @@ pub struct Account {
     pub organisations: Vec<String>,
 }
 
+impl Account {
+    /// The account in words, as the audit log and `hallmark admin user list` show it:
+    /// `user alice, role publisher, grant acme/*:pull, member of acme`.
+    pub fn describe(&self) -> String {
+        let mut text = format!("{} {}", self.kind.as_str(), self.name);
+        for (held, role) in [(self.admin, "admin"), (self.publisher, "publisher")] {
+            if held {
+                text += &format!(", role {role}");
+            }
+        }
+        for grant in &self.grants {
+            text += &format!(", grant {grant}");
+        }
+        for organisation in &self.organisations {
+            text += &format!(", member of {organisation}");
+        }
+        text
+    }
+}
+
 /// A refresh token as stored: its hash and what it is bound to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefreshTokenRecord {

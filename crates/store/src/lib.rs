@@ -1,6 +1,7 @@
 //! Where Hallmark keeps what it serves: blobs (immutable content named by digest) behind
-//! [`BlobStore`], and registry metadata (repositories, manifests, tags, referrers, uploads)
-//! behind [`MetaStore`].
+//! [`BlobStore`], and registry metadata (repositories, manifests, tags, referrers, uploads, and
+//! access control's accounts, organisations, private repositories, refresh-token hashes, signing
+//! key and audit log) behind [`MetaStore`].
 //!
 //! The traits are narrow so that the embedded deployment (files under one data folder plus
 //! SQLite) and the scale-out one (S3-compatible storage plus PostgreSQL) run the same registry

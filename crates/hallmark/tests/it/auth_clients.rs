@@ -4,7 +4,7 @@
 //! nowhere else. The real-client tests are ignored by default and run by `.ci/run`.
 
 use std::io::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
@@ -94,8 +94,8 @@ fn serve_requires_tokens_and_admin_commands_manage_accounts() {
     let listed = admin_ok(&data, &["user", "list"], "");
     assert_eq!(
         listed,
-        "admin user role=admin\nalice user role=publisher org=acme\n\
-         builder-arm64v8 robot grant=arm64v8/*:push\n"
+        "user admin, role admin\nuser alice, role publisher, member of acme\n\
+         robot builder-arm64v8, grant arm64v8/*:push\n"
     );
     let scope = "scope=repository:library/x:pull,push&scope=repository:amd64/x:push";
     for (user, password, expected) in [
@@ -165,6 +165,19 @@ fn serve_requires_tokens_and_admin_commands_manage_accounts() {
     );
 }
 
+/// A server with authentication over `work/data`, with the publisher `pat` (password
+/// `pat-pw`) added.
+fn serve_with_publisher(work: &Path) -> (PathBuf, Server) {
+    let data = work.join("data");
+    let server = Server::start_with_auth(&data, ADMIN_PASSWORD);
+    admin_ok(
+        &data,
+        &["user", "add", "pat", "--publisher", "--password-stdin"],
+        "pat-pw\n",
+    );
+    (data, server)
+}
+
 /// An OCI layout with one small image, for skopeo to copy from.
 fn source_image(work: &Path) -> String {
     let source = work.join("source");
@@ -191,15 +204,9 @@ fn skopeo_copy(source: &str, dest: &str, creds: &str) -> Output {
 #[ignore = "needs skopeo"]
 fn skopeo_pushes_with_credentials_and_a_robot_stays_in_its_architecture() {
     let work = tempfile::tempdir().unwrap();
-    let data = work.path().join("data");
-    let server = Server::start_with_auth(&data, ADMIN_PASSWORD);
+    let (data, server) = serve_with_publisher(work.path());
     let source = source_image(work.path());
     let host = server.host();
-    admin_ok(
-        &data,
-        &["user", "add", "pat", "--publisher", "--password-stdin"],
-        "pat-pw\n",
-    );
     let secret = add_robot(&data, "builder-arm64v8", &["arm64v8/*:push"]);
     let robot = format!("builder-arm64v8:{secret}");
 
@@ -248,14 +255,8 @@ fn skopeo_pushes_with_credentials_and_a_robot_stays_in_its_architecture() {
 #[ignore = "needs dockerd"]
 fn docker_logs_in_pushes_and_pulls() {
     let work = tempfile::tempdir().unwrap();
-    let data = work.path().join("data");
-    let server = Server::start_with_auth(&data, ADMIN_PASSWORD);
+    let (_, server) = serve_with_publisher(work.path());
     let host = server.host();
-    admin_ok(
-        &data,
-        &["user", "add", "pat", "--publisher", "--password-stdin"],
-        "pat-pw\n",
-    );
     // A configuration folder of its own, so the login touches nothing outside the test.
     let config = work.path().join("docker-config");
     let docker = |args: &[&str], stdin: Option<&str>| {

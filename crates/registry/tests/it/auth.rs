@@ -116,6 +116,14 @@ impl AuthApp {
         reply.json()["token"].as_str().unwrap().to_owned()
     }
 
+    /// A `GET` without a token, as a client's first try.
+    async fn get_anonymous(&self, uri: &str) -> Reply {
+        let headers = [("host", HOST)];
+        self.app
+            .send(Method::GET, uri, &headers, Body::empty())
+            .await
+    }
+
     /// `POST /token` with a form.
     async fn post_form(&self, body: String) -> Reply {
         let headers = [("content-type", "application/x-www-form-urlencoded")];
@@ -203,10 +211,7 @@ fn challenge(reply: &Reply) -> &str {
 #[tokio::test]
 async fn the_base_endpoint_challenges_and_an_anonymous_token_opens_it() {
     let t = AuthApp::standard().await;
-    let reply = t
-        .app
-        .send(Method::GET, "/v2/", &[("host", HOST)], Body::empty())
-        .await;
+    let reply = t.get_anonymous("/v2/").await;
     reply.expect(401, Some("UNAUTHORIZED"));
     assert_eq!(
         challenge(&reply),
@@ -230,15 +235,7 @@ async fn anonymous_pulls_of_public_repositories_follow_the_challenge() {
     t.push_image(&publisher, "library/base", "latest").await;
     // docker pull HOST/base: the challenge names library/base, and a token asked for the short
     // name is granted on the canonical one.
-    let reply = t
-        .app
-        .send(
-            Method::GET,
-            "/v2/base/manifests/latest",
-            &[("host", HOST)],
-            Body::empty(),
-        )
-        .await;
+    let reply = t.get_anonymous("/v2/base/manifests/latest").await;
     reply.expect(401, None);
     assert!(
         challenge(&reply).ends_with(",scope=\"repository:library/base:pull\""),
@@ -467,15 +464,7 @@ async fn private_repositories_stay_out_of_search_and_hub_pages() {
     t.push_image(&token, "acme/secret", "v1").await;
     let found = t.app.get("/v1/search?q=secret").await;
     assert_eq!(found.json()["num_results"], 0);
-    let reply = t
-        .app
-        .send(
-            Method::GET,
-            "/v2/repositories/acme/secret/",
-            &[("host", HOST)],
-            Body::empty(),
-        )
-        .await;
+    let reply = t.get_anonymous("/v2/repositories/acme/secret/").await;
     reply.expect(401, None);
     t.send(
         Method::GET,

@@ -51,17 +51,22 @@ pub(super) async fn insert_audit(
     Ok(())
 }
 
-async fn audit_permission(
-    tx: &mut Transaction<'_, Sqlite>,
+/// Commits a permission change with its audit entry when it `changed` anything; otherwise
+/// drops the transaction (rolling back whatever it did) and answers `false`.
+async fn commit_permission_change(
+    mut tx: Transaction<'_, Sqlite>,
+    changed: bool,
     actor: &str,
     repository: Option<&str>,
     detail: String,
-) -> Result<(), MetaError> {
-    insert_audit(
-        tx,
-        &NewAuditEntry::permission_change(actor, repository, detail),
-    )
-    .await
+) -> Result<bool, MetaError> {
+    if !changed {
+        return Ok(false);
+    }
+    let entry = NewAuditEntry::permission_change(actor, repository, detail);
+    insert_audit(&mut tx, &entry).await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 pub(super) async fn create_account(
@@ -99,21 +104,8 @@ pub(super) async fn create_account(
     for organisation in &account.organisations {
         insert_member(&mut tx, organisation, &account.name).await?;
     }
-    let mut detail = format!("created {} {}", account.kind.as_str(), account.name);
-    for (held, role) in [(account.admin, "admin"), (account.publisher, "publisher")] {
-        if held {
-            detail += &format!(", role {role}");
-        }
-    }
-    for grant in &account.grants {
-        detail += &format!(", grant {grant}");
-    }
-    for organisation in &account.organisations {
-        detail += &format!(", member of {organisation}");
-    }
-    audit_permission(&mut tx, actor, None, detail).await?;
-    tx.commit().await?;
-    Ok(true)
+    let detail = format!("created {}", account.describe());
+    commit_permission_change(tx, true, actor, None, detail).await
 }
 
 pub(super) async fn account(pool: &SqlitePool, name: &str) -> Result<Option<Account>, MetaError> {
@@ -203,12 +195,8 @@ pub(super) async fn delete_account(
         .execute(&mut *tx)
         .await?
         .rows_affected();
-    if deleted == 0 {
-        return Ok(false);
-    }
-    audit_permission(&mut tx, actor, None, format!("removed account {name}")).await?;
-    tx.commit().await?;
-    Ok(true)
+    let detail = format!("removed account {name}");
+    commit_permission_change(tx, deleted > 0, actor, None, detail).await
 }
 
 pub(super) async fn create_organisation(
@@ -226,12 +214,8 @@ pub(super) async fn create_organisation(
     .execute(&mut *tx)
     .await?
     .rows_affected();
-    if created == 0 {
-        return Ok(false);
-    }
-    audit_permission(&mut tx, actor, None, format!("created organisation {name}")).await?;
-    tx.commit().await?;
-    Ok(true)
+    let detail = format!("created organisation {name}");
+    commit_permission_change(tx, created > 0, actor, None, detail).await
 }
 
 pub(super) async fn add_member(
@@ -248,13 +232,9 @@ pub(super) async fn add_member(
     if known == 0 {
         return Err(MetaError::AccountUnknown(account.to_owned()));
     }
-    if !insert_member(&mut tx, organisation, account).await? {
-        return Ok(false);
-    }
+    let added = insert_member(&mut tx, organisation, account).await?;
     let detail = format!("added {account} to organisation {organisation}");
-    audit_permission(&mut tx, actor, None, detail).await?;
-    tx.commit().await?;
-    Ok(true)
+    commit_permission_change(tx, added, actor, None, detail).await
 }
 
 /// Adds a membership; `false` when it existed. The organisation must exist.
@@ -305,12 +285,9 @@ pub(super) async fn set_private(
             .await?
     }
     .rows_affected();
-    if changed > 0 {
-        let visibility = if private { "private" } else { "public" };
-        let detail = format!("made {repository} {visibility}");
-        audit_permission(&mut tx, actor, Some(repository), detail).await?;
-    }
-    tx.commit().await?;
+    let visibility = if private { "private" } else { "public" };
+    let detail = format!("made {repository} {visibility}");
+    commit_permission_change(tx, changed > 0, actor, Some(repository), detail).await?;
     Ok(())
 }
 

@@ -27,6 +27,15 @@ fn account(name: &str, kind: AccountKind) -> Account {
     }
 }
 
+fn refresh(token_hash: &str, subject: &str) -> RefreshTokenRecord {
+    RefreshTokenRecord {
+        token_hash: token_hash.to_owned(),
+        subject: subject.to_owned(),
+        service: "hallmark".to_owned(),
+        expires_ms: 42,
+    }
+}
+
 fn filter(repository: Option<&str>, action: Option<AuditAction>) -> AuditFilter {
     AuditFilter {
         repository: repository.map(str::to_owned),
@@ -139,12 +148,7 @@ async fn visibility_hides_private_repositories_from_search(store: &impl MetaStor
 }
 
 async fn refresh_tokens_and_the_signing_key_persist(store: &impl MetaStore) {
-    let token = RefreshTokenRecord {
-        token_hash: "sha256:aa".into(),
-        subject: "alice".into(),
-        service: "hallmark".into(),
-        expires_ms: 42,
-    };
+    let token = refresh("sha256:aa", "alice");
     store.put_refresh_token(&token).await.unwrap();
     assert_eq!(store.refresh_token("sha256:aa").await.unwrap(), Some(token));
     assert_eq!(store.refresh_token("sha256:bb").await.unwrap(), None);
@@ -156,12 +160,7 @@ async fn refresh_tokens_and_the_signing_key_persist(store: &impl MetaStore) {
         .create_account(&account("leaver", AccountKind::User), "root")
         .await
         .unwrap();
-    let leaver = RefreshTokenRecord {
-        token_hash: "sha256:cc".into(),
-        subject: "leaver".into(),
-        service: "hallmark".into(),
-        expires_ms: 42,
-    };
+    let leaver = refresh("sha256:cc", "leaver");
     store.put_refresh_token(&leaver).await.unwrap();
     store.delete_account("leaver", "root").await.unwrap();
     assert_eq!(store.refresh_token("sha256:cc").await.unwrap(), None);

@@ -12,7 +12,7 @@ use access::request::{basic_credentials, Credentials, TokenRequest};
 use access::scope::{ResourceType, Scope};
 use access::token::RefreshToken;
 use axum::body::Body;
-use axum::http::{header, HeaderMap, Method};
+use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use oci::ErrorCode;
 use serde_json::json;
@@ -54,18 +54,20 @@ impl<B: BlobStore, M: MetaStore> Registry<B, M> {
                 .and_then(|v| v.to_str().ok())
                 .and_then(basic_credentials);
             TokenRequest::from_query(&pairs(query.unwrap_or_default().as_bytes()), basic)
-        }
-        .map_err(|e| RegistryError::new(ErrorCode::Unsupported, e.to_string()))?;
-        if let Some(service) = &request.service {
-            if *service != auth.config.service {
-                return Err(RegistryError::new(
-                    ErrorCode::Denied,
-                    format!(
-                        "tokens here are for service {:?}, not {service:?}",
-                        auth.config.service
-                    ),
-                ));
-            }
+        };
+        let request = match request {
+            Ok(request) => request,
+            Err(error) => return invalid_request(&error.to_string()),
+        };
+        if let Some(service) = request
+            .service
+            .as_ref()
+            .filter(|s| **s != auth.config.service)
+        {
+            let ours = &auth.config.service;
+            return invalid_request(&format!(
+                "tokens here are for service {ours:?}, not {service:?}"
+            ));
         }
         let principal = self.authenticate(auth, &request.credentials, peer).await?;
         let scopes = canonical_scopes(&request.scopes);
@@ -171,6 +173,16 @@ impl<B: BlobStore, M: MetaStore> Registry<B, M> {
         self.meta.put_refresh_token(&record).await?;
         Ok(token)
     }
+}
+
+/// A request the endpoint cannot serve, answered as OAuth2 does (RFC 6749, section 5.2): `400`
+/// with `error` and `error_description`. The distribution API's error codes have no `400` for
+/// a malformed token request, and the token endpoint is OAuth2's, not the distribution API's.
+fn invalid_request(description: &str) -> Result<Response> {
+    let body = json!({ "error": "invalid_request", "error_description": description });
+    let mut response = json_response("application/json", &body, &[])?;
+    *response.status_mut() = StatusCode::BAD_REQUEST;
+    Ok(response)
 }
 
 /// Decoded `application/x-www-form-urlencoded` pairs; malformed input is taken as no pairs,

@@ -386,7 +386,24 @@ async fn tokens_come_from_get_and_post_and_refresh_tokens_log_in_again() {
     reply.expect(401, None);
     // Tokens are only for this service.
     let reply = t.app.get("/token?service=elsewhere").await;
-    reply.expect(403, Some("DENIED"));
+    reply.expect(400, None);
+    assert_eq!(reply.json()["error"], "invalid_request");
+    // So are malformed requests.
+    for uri in [
+        "/token?scope=repository:Upper:pull",
+        "/token?scope=nonsense",
+    ] {
+        t.app.get(uri).await.expect(400, None);
+    }
+    let reply = t
+        .post_form(form(&[("grant_type", "client_credentials")]))
+        .await;
+    reply.expect(400, None);
+    let description = reply.json()["error_description"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(description.contains("client_credentials"), "{description}");
 }
 
 #[tokio::test]

@@ -359,3 +359,42 @@ fn zstd_layers_of_several_frames_and_skippable_frames() {
 fn an_empty_stream_is_an_empty_layer() {
     assert_eq!(analyze(b""), LayerAnalysis::default());
 }
+
+#[test]
+fn alpine_packages_match_secdb_through_their_origin_and_release() {
+    let installed = "P:musl\nV:1.1.22-r3\nA:x86_64\nL:MIT\no:musl\n\nP:musl-utils\nV:1.1.22-r3\nA:x86_64\nL:MIT BSD GPL2+\no:musl\n\nP:alpine-baselayout\nV:3.2.0-r3\no:alpine-baselayout\n";
+    let rootfs = layer(&[
+        Item::File(
+            "etc/os-release",
+            b"NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.11.3\n",
+        ),
+        Item::File("lib/apk/db/installed", installed.as_bytes()),
+    ]);
+    let inventory = merge(&[analyze(&gzip(&rootfs))]);
+    let utils = &inventory.packages[1];
+    assert_eq!(
+        utils.purl,
+        "pkg:apk/alpine/musl-utils@1.1.22-r3?arch=x86_64&distro=alpine-3.11.3"
+    );
+    assert_eq!(utils.licenses, ["MIT BSD GPL2+"]);
+    let (db, _) = crate::load(
+        scan::Format::AlpineSecdb,
+        &crate::testdata("alpine-secdb/v3.11"),
+    );
+    let matches = inventory.match_advisories(&db);
+    let mut found: Vec<_> = matches
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                inventory.packages[f.package].package.name.as_str(),
+                f.advisory.id.as_str(),
+            )
+        })
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        [("musl", "CVE-2019-14697"), ("musl-utils", "CVE-2019-14697")]
+    );
+}

@@ -370,7 +370,7 @@ fn alpine_packages_match_secdb_through_their_origin_and_release() {
         ),
         Item::File("lib/apk/db/installed", installed.as_bytes()),
     ]);
-    let inventory = merge(&[analyze(&gzip(&rootfs))]);
+    let inventory = &merge(&[analyze(&gzip(&rootfs))]);
     let utils = &inventory.packages[1];
     assert_eq!(
         utils.purl,
@@ -381,20 +381,6 @@ fn alpine_packages_match_secdb_through_their_origin_and_release() {
         scan::Format::AlpineSecdb,
         &crate::testdata("alpine-secdb/v3.11"),
     );
-    let matches = inventory.match_advisories(&db);
-    let mut found: Vec<_> = matches
-        .findings
-        .iter()
-        .map(|f| {
-            (
-                inventory.packages[f.package].package.name.as_str(),
-                f.advisory.id.as_str(),
-            )
-        })
-        .collect();
-    found.sort();
-    assert_eq!(
-        found,
-        [("musl", "CVE-2019-14697"), ("musl-utils", "CVE-2019-14697")]
-    );
+    let found = crate::findings(inventory, &db);
+    assert_eq!(found, ["musl CVE-2019-14697", "musl-utils CVE-2019-14697"]);
 }

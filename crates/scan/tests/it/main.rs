@@ -84,3 +84,18 @@ pub fn ids(db: &AdvisoryDb, package: Package) -> Vec<String> {
         .map(|(id, ..)| id)
         .collect()
 }
+
+/// `package advisory-id` for each finding of an inventory's match, sorted.
+pub fn findings(inventory: &scan::Inventory, db: &AdvisoryDb) -> Vec<String> {
+    let matches = inventory.match_advisories(db);
+    let mut out: Vec<_> = matches
+        .findings
+        .iter()
+        .map(|f| {
+            let package = &inventory.packages[f.package].package;
+            format!("{} {}", package.name, f.advisory.id)
+        })
+        .collect();
+    out.sort();
+    out
+}

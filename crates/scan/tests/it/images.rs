@@ -120,6 +120,13 @@ fn oci_layouts_scan_every_platform_through_the_cache() {
         ),
         Err(SourceError::NoImage(_))
     ));
+    // Layers already analysed are never read again: without their blobs the scan still works.
+    for layer in &images[0].inventory.layers {
+        let digest = layer.digest.as_deref().unwrap();
+        std::fs::remove_file(root.join("blobs/sha256").join(&digest["sha256:".len()..])).unwrap();
+    }
+    let again = scan(&source, &options(None), &cache).unwrap();
+    assert_eq!(again[1].inventory, images[1].inventory);
 }
 
 #[test]

@@ -6,14 +6,14 @@ use std::io::BufRead as _;
 use std::process::ExitCode;
 
 use access::password::Passwords;
-use access::policy::is_reserved_namespace;
 use access::principal::Grant;
-use access::token::RefreshToken;
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use oci::OrganisationTier;
-use serde::Serialize;
-use store::{Account, AccountKind, AuditAction, AuditFilter, MetaStore, NewAuditEntry};
+use registry::admin::{
+    account_json, audit_json, checked_organisation, new_account, new_secret, set_tier,
+};
+use store::{Account, AccountKind, AuditAction, AuditFilter, MetaStore};
 
 use crate::data_dir::{block_on, DataArgs};
 use crate::output::{print_json, print_lines, Format};
@@ -127,41 +127,13 @@ enum TierCommand {
     },
 }
 
-/// An account as `user list --format json` prints it.
-#[derive(Debug, Serialize)]
-struct AccountJson<'a> {
-    name: &'a str,
-    kind: &'a str,
-    admin: bool,
-    publisher: bool,
-    grants: &'a [String],
-    organisations: &'a [String],
-}
-
-/// An audit entry as `audit --format json` prints it.
-#[derive(Debug, Serialize)]
-struct AuditJson<'a> {
-    id: i64,
-    at_ms: i64,
-    actor: &'a str,
-    action: &'a str,
-    repository: Option<&'a str>,
-    reference: Option<&'a str>,
-    digest: Option<&'a str>,
-    detail: &'a str,
-}
-
 pub fn run(args: AdminArgs, format: Format) -> anyhow::Result<ExitCode> {
     block_on(async {
         let (_, meta) = args.data.open().await?;
         match args.command {
             AdminCommand::User(command) => user(&meta, command, format).await,
             AdminCommand::Org(OrgCommand::Add { name }) => {
-                anyhow::ensure!(
-                    oci::is_valid_path_component(&name) && !is_reserved_namespace(&name),
-                    "{name:?} cannot name an organisation: use lowercase letters, digits and \
-                     separators, and neither library nor an architecture"
-                );
+                checked_organisation(&name)?;
                 let created = meta.create_organisation(&name, CLI_ACTOR).await?;
                 anyhow::ensure!(created, "organisation {name} exists already");
                 Ok(())
@@ -172,17 +144,14 @@ pub fn run(args: AdminArgs, format: Format) -> anyhow::Result<ExitCode> {
             }
             AdminCommand::Robot(RobotCommand::Add { name, grants }) => {
                 let secret = new_secret()?;
-                let mut robot = new_account(&name, AccountKind::Robot, &secret)?;
+                let mut robot =
+                    new_account(&name, AccountKind::Robot, &secret, &Passwords::default())?;
                 robot.grants = grants.iter().map(ToString::to_string).collect();
                 create(&meta, &robot).await?;
                 print_lines([format!("robot {name} secret (shown only now): {secret}")])
             }
             AdminCommand::Tier(TierCommand::Set { organisation, tier }) => {
-                meta.set_organisation_tier(&organisation, Some(tier))
-                    .await?;
-                let detail = format!("set the tier of {organisation} to {}", tier.as_str());
-                let entry = NewAuditEntry::permission_change(CLI_ACTOR, None, detail);
-                Ok(meta.record_audit(&entry).await?)
+                Ok(set_tier(&meta, &organisation, tier, CLI_ACTOR).await?)
             }
             AdminCommand::Private { repository } => {
                 Ok(meta.set_private(&repository, true, CLI_ACTOR).await?)
@@ -228,7 +197,8 @@ async fn user(meta: &impl MetaStore, command: UserCommand, format: Format) -> an
                 new_secret()?
             };
             anyhow::ensure!(!password.is_empty(), "the password is empty");
-            let mut account = new_account(&name, AccountKind::User, &password)?;
+            let mut account =
+                new_account(&name, AccountKind::User, &password, &Passwords::default())?;
             account.admin = admin;
             account.publisher = publisher;
             create(meta, &account).await?;
@@ -240,20 +210,7 @@ async fn user(meta: &impl MetaStore, command: UserCommand, format: Format) -> an
         UserCommand::List => {
             let accounts = meta.accounts().await?;
             match format {
-                Format::Json => {
-                    let json: Vec<AccountJson<'_>> = accounts
-                        .iter()
-                        .map(|a| AccountJson {
-                            name: &a.name,
-                            kind: a.kind.as_str(),
-                            admin: a.admin,
-                            publisher: a.publisher,
-                            grants: &a.grants,
-                            organisations: &a.organisations,
-                        })
-                        .collect();
-                    print_json(&json)
-                }
+                Format::Json => print_json(&accounts.iter().map(account_json).collect::<Vec<_>>()),
                 Format::Text => print_lines(accounts.iter().map(Account::describe)),
             }
         }
@@ -268,22 +225,7 @@ async fn user(meta: &impl MetaStore, command: UserCommand, format: Format) -> an
 async fn audit(meta: &impl MetaStore, filter: &AuditFilter, format: Format) -> anyhow::Result<()> {
     let entries = meta.audit_log(filter).await?;
     match format {
-        Format::Json => {
-            let json: Vec<AuditJson<'_>> = entries
-                .iter()
-                .map(|e| AuditJson {
-                    id: e.id,
-                    at_ms: e.at_ms,
-                    actor: &e.entry.actor,
-                    action: e.entry.action.as_str(),
-                    repository: e.entry.repository.as_deref(),
-                    reference: e.entry.reference.as_deref(),
-                    digest: e.entry.digest.as_deref(),
-                    detail: &e.entry.detail,
-                })
-                .collect();
-            print_json(&json)
-        }
+        Format::Json => print_json(&entries.iter().map(audit_json).collect::<Vec<_>>()),
         Format::Text => print_lines(entries.iter().map(|e| {
             let e_ = &e.entry;
             let mut line = format!("{} {} {}", e.at_ms, e_.actor, e_.action);
@@ -299,38 +241,6 @@ async fn audit(meta: &impl MetaStore, filter: &AuditFilter, format: Format) -> a
             line
         })),
     }
-}
-
-/// A fresh random secret: 256 bits as 43 base64url characters.
-pub fn new_secret() -> anyhow::Result<String> {
-    Ok(RefreshToken::generate()
-        .context("drawing a random secret")?
-        .as_str()
-        .to_owned())
-}
-
-/// An account named `name` whose password is `password`, with no roles yet.
-pub fn new_account(name: &str, kind: AccountKind, password: &str) -> anyhow::Result<Account> {
-    let valid = !name.is_empty()
-        && name.len() <= 128
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@' | '$'));
-    anyhow::ensure!(
-        valid,
-        "{name:?} cannot name an account: use letters, digits and . _ - @ $"
-    );
-    Ok(Account {
-        name: name.to_owned(),
-        kind,
-        password_hash: Passwords::default()
-            .hash(password)
-            .context("hashing the password")?,
-        admin: false,
-        publisher: false,
-        grants: Vec::new(),
-        organisations: Vec::new(),
-    })
 }
 
 async fn create(meta: &impl MetaStore, account: &Account) -> anyhow::Result<()> {

@@ -217,9 +217,11 @@ async fn ensure_initial_admin(meta: &SqliteMetaStore) -> anyhow::Result<()> {
         .filter(|p| !p.is_empty());
     let password = match &given {
         Some(password) => password.clone(),
-        None => crate::admin_cmd::new_secret()?,
+        None => registry::admin::new_secret()?,
     };
-    let mut admin = crate::admin_cmd::new_account(INITIAL_ADMIN, AccountKind::User, &password)?;
+    let passwords = access::password::Passwords::default();
+    let mut admin =
+        registry::admin::new_account(INITIAL_ADMIN, AccountKind::User, &password, &passwords)?;
     admin.admin = true;
     if meta.create_account(&admin, "serve").await? && given.is_none() {
         eprintln!(

@@ -166,6 +166,9 @@ pub(crate) enum Need {
     PullIfPrivate(String),
     /// The whole catalogue (`registry:catalog:*`).
     Catalog,
+    /// A valid token whose subject is an admin account (the admin API); the store says who
+    /// is an admin, so a demoted admin's tokens stop working at once.
+    Admin,
 }
 
 impl Need {
@@ -178,6 +181,7 @@ impl Need {
         let write = [Action::Pull, Action::Push];
         match route {
             Route::Base => Self::Token,
+            Route::Admin(_) => Self::Admin,
             Route::Catalog => Self::Catalog,
             Route::Ping | Route::Search | Route::HubNamespace(_) | Route::Token => Self::Nothing,
             Route::HubRepository(n) | Route::HubTags(n) | Route::HubTag(n, _) => {
@@ -202,13 +206,13 @@ impl Need {
             Self::Catalog => {
                 Scope::new(ResourceType::Registry, None, "catalog", [Action::All]).ok()
             }
-            Self::Nothing | Self::Token => None,
+            Self::Nothing | Self::Token | Self::Admin => None,
         }
     }
 
     fn is_met_by(&self, claims: &Claims) -> bool {
         match self {
-            Self::Nothing | Self::Token => true,
+            Self::Nothing | Self::Token | Self::Admin => true,
             Self::Repository(name, actions) => actions
                 .iter()
                 .all(|action| claims.permits_repository(name, action)),
@@ -316,6 +320,16 @@ impl<B: store::BlobStore, M: store::MetaStore> crate::Registry<B, M> {
         if need == Need::Nothing {
             return Ok(Caller::unauthenticated());
         }
-        auth.authorize(&need, headers)
+        let caller = auth.authorize(&need, headers)?;
+        if need == Need::Admin {
+            let account = self.meta.account(&caller.subject).await?;
+            if !account.is_some_and(|account| account.admin) {
+                return Err(RegistryError::new(
+                    ErrorCode::Denied,
+                    "the admin API is for admin accounts",
+                ));
+            }
+        }
+        Ok(caller)
     }
 }

@@ -16,6 +16,7 @@
 
 #![deny(missing_docs)]
 
+pub mod admin;
 mod auth;
 mod body;
 mod catalogue;
@@ -37,7 +38,7 @@ pub use auth::{Auth, AuthConfig};
 pub use error::RegistryError;
 pub use metrics::Metrics;
 pub use name::{Reference, RepositoryName, MAX_NAME_LEN};
-pub use route::Route;
+pub use route::{AdminRoute, Route};
 pub use routes::{router, shared_router};
 
 /// The registry's limits and policies.

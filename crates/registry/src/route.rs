@@ -53,12 +53,57 @@ pub enum Route {
     HubTag(RepositoryName, String),
     /// `/token`: the token endpoint challenges send clients to.
     Token,
+    /// `/admin/v1/…`: the admin JSON API.
+    Admin(AdminRoute),
+}
+
+/// An endpoint of the admin JSON API, under `/admin/v1/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdminRoute {
+    /// `accounts`: list (GET) or create (POST).
+    Accounts,
+    /// `accounts/<name>`: remove (DELETE).
+    Account(String),
+    /// `organisations`: create (POST).
+    Organisations,
+    /// `organisations/<org>/members/<account>`: add (PUT).
+    Member(String, String),
+    /// `organisations/<org>/tier`: set (PUT).
+    Tier(String),
+    /// `repositories/<name>/visibility`: set (PUT).
+    Visibility(RepositoryName),
+    /// `audit?repo=&actor=&action=&limit=`: read (GET).
+    Audit,
+}
+
+impl AdminRoute {
+    /// The admin endpoint a path after `/admin/v1/` names.
+    fn parse(rest: &str) -> Result<Option<Self>, RegistryError> {
+        let segments: Vec<&str> = rest.split('/').collect();
+        Ok(Some(match segments.as_slice() {
+            ["accounts"] => Self::Accounts,
+            ["accounts", name] if !name.is_empty() => Self::Account((*name).to_owned()),
+            ["organisations"] => Self::Organisations,
+            ["organisations", org, "members", account] if !account.is_empty() => {
+                Self::Member((*org).to_owned(), (*account).to_owned())
+            }
+            ["organisations", org, "tier"] => Self::Tier((*org).to_owned()),
+            ["repositories", name @ .., "visibility"] if !name.is_empty() => {
+                Self::Visibility(RepositoryName::parse(&name.join("/"))?)
+            }
+            ["audit"] => Self::Audit,
+            _ => return Ok(None),
+        }))
+    }
 }
 
 impl Route {
     /// The endpoint `path` names: `Ok(None)` when it names none, and an error when it names
     /// one but with an invalid repository name.
     pub fn parse(path: &str) -> Result<Option<Self>, RegistryError> {
+        if let Some(rest) = path.strip_prefix("/admin/v1/") {
+            return Ok(AdminRoute::parse(rest)?.map(Self::Admin));
+        }
         let Some(rest) = path.strip_prefix("/v2/") else {
             return Ok(match path {
                 "/v2" => Some(Self::Base),
@@ -139,6 +184,7 @@ impl Route {
             Self::HubTags(_) => "hub_tags",
             Self::HubTag(..) => "hub_tag",
             Self::Token => "token",
+            Self::Admin(_) => "admin",
         }
     }
 }
@@ -199,6 +245,32 @@ mod tests {
             ("/v1/_ping", Some(Route::Ping)),
             ("/v1/search", Some(Route::Search)),
             ("/token", Some(Route::Token)),
+            (
+                "/admin/v1/accounts",
+                Some(Route::Admin(AdminRoute::Accounts)),
+            ),
+            (
+                "/admin/v1/accounts/robot$ci",
+                Some(Route::Admin(AdminRoute::Account("robot$ci".into()))),
+            ),
+            (
+                "/admin/v1/organisations/acme/members/mia",
+                Some(Route::Admin(AdminRoute::Member(
+                    "acme".into(),
+                    "mia".into(),
+                ))),
+            ),
+            (
+                "/admin/v1/organisations/acme/tier",
+                Some(Route::Admin(AdminRoute::Tier("acme".into()))),
+            ),
+            (
+                "/admin/v1/repositories/acme/team/app/visibility",
+                Some(Route::Admin(AdminRoute::Visibility(name("acme/team/app")))),
+            ),
+            ("/admin/v1/audit", Some(Route::Admin(AdminRoute::Audit))),
+            ("/admin/v1/accounts/", None),
+            ("/admin/v1/other", None),
             (
                 "/v2/repositories/library/python/",
                 Some(Route::HubRepository(name("library/python"))),

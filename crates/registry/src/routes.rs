@@ -122,6 +122,7 @@ where
         (Method::GET, Route::HubRepository(n)) => r.hub_repository(&n).await,
         (Method::GET, Route::HubTags(n)) => r.hub_tags(&n, &query, headers).await,
         (Method::GET, Route::HubTag(n, tag)) => r.hub_tag(&n, &tag).await,
+        (method, Route::Admin(admin)) => r.admin_api(&method, admin, &query, body, &caller).await,
         (Method::GET | Method::POST, Route::Token) => {
             r.token(method, parts.uri.query(), headers, body, peer)
                 .await

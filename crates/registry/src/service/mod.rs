@@ -1,6 +1,7 @@
 //! The services behind the routes: each endpoint's logic over the store traits, answering with
 //! a response or a [`RegistryError`].
 
+mod admin_api;
 mod blobs;
 mod hub;
 mod listing;
@@ -93,4 +94,14 @@ pub(crate) fn json_response(
     ];
     headers.extend_from_slice(extra);
     respond(StatusCode::OK, &headers, Body::from(body))
+}
+
+/// A request the token endpoint or the admin API cannot serve: `400` with OAuth2's error shape
+/// (RFC 6749, section 5.2), `error` and `error_description`. The distribution API's error codes
+/// have no `400` for these, and neither endpoint is part of that API.
+pub(crate) fn bad_request(description: &str) -> Result<Response, RegistryError> {
+    let body = serde_json::json!({ "error": "invalid_request", "error_description": description });
+    let mut response = json_response("application/json", &body, &[])?;
+    *response.status_mut() = StatusCode::BAD_REQUEST;
+    Ok(response)
 }

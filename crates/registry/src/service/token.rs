@@ -12,13 +12,13 @@ use access::request::{basic_credentials, Credentials, TokenRequest};
 use access::scope::{ResourceType, Scope};
 use access::token::RefreshToken;
 use axum::body::Body;
-use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::http::{header, HeaderMap, Method};
 use axum::response::Response;
 use oci::ErrorCode;
 use serde_json::json;
 use store::{BlobStore, MetaStore, RefreshTokenRecord};
 
-use super::json_response;
+use super::{bad_request, json_response};
 use crate::auth::{principal, Auth};
 use crate::body::read_limited;
 use crate::catalogue::rfc3339;
@@ -57,7 +57,7 @@ impl<B: BlobStore, M: MetaStore> Registry<B, M> {
         };
         let request = match request {
             Ok(request) => request,
-            Err(error) => return invalid_request(&error.to_string()),
+            Err(error) => return bad_request(&error.to_string()),
         };
         if let Some(service) = request
             .service
@@ -65,7 +65,7 @@ impl<B: BlobStore, M: MetaStore> Registry<B, M> {
             .filter(|s| **s != auth.config.service)
         {
             let ours = &auth.config.service;
-            return invalid_request(&format!(
+            return bad_request(&format!(
                 "tokens here are for service {ours:?}, not {service:?}"
             ));
         }
@@ -173,16 +173,6 @@ impl<B: BlobStore, M: MetaStore> Registry<B, M> {
         self.meta.put_refresh_token(&record).await?;
         Ok(token)
     }
-}
-
-/// A request the endpoint cannot serve, answered as OAuth2 does (RFC 6749, section 5.2): `400`
-/// with `error` and `error_description`. The distribution API's error codes have no `400` for
-/// a malformed token request, and the token endpoint is OAuth2's, not the distribution API's.
-fn invalid_request(description: &str) -> Result<Response> {
-    let body = json!({ "error": "invalid_request", "error_description": description });
-    let mut response = json_response("application/json", &body, &[])?;
-    *response.status_mut() = StatusCode::BAD_REQUEST;
-    Ok(response)
 }
 
 /// Decoded `application/x-www-form-urlencoded` pairs; malformed input is taken as no pairs,

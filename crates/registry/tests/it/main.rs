@@ -1,12 +1,14 @@
 //! Router tests: the whole application driven through `tower::ServiceExt::oneshot` over a
 //! store in a temporary folder, one module per area of the API.
 
+mod admin_api;
 mod auth;
 mod blobs;
 mod conformance;
 mod errors;
 mod listing;
 mod manifests;
+mod matrix;
 mod search;
 mod server;
 mod uploads;

@@ -21,13 +21,16 @@ pub(crate) const FIELD_NAMES: [&str; 11] = [
 pub(crate) const BUILDERS: [&str; 3] = ["buildkit", "classic", "oci-import"];
 
 /// Splits a comma-separated field into trimmed items; an empty value is an empty list.
+///
+/// An item folded across lines is unfolded (its line breaks become spaces, as RFC 2822
+/// unfolding does), so that every item prints back on one line.
 pub(crate) fn list(value: &str) -> Vec<String> {
     if value.trim().is_empty() {
         return Vec::new();
     }
     value
         .split(',')
-        .map(|item| item.trim().to_owned())
+        .map(|item| item.trim().replace('\n', " "))
         .collect()
 }
 

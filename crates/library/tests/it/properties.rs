@@ -57,6 +57,18 @@ fn assert_round_trip(text: &str) {
     }
 }
 
+/// Inputs the fuzzer found, kept so they stay fixed.
+#[test]
+fn fuzzer_findings_round_trip() {
+    let findings: &[&[u8]] = &[
+        // A maintainer folded across lines printed back with its line break inside.
+        b"Maintainers: A <a@example.com> (@a),\n \x81\0\x06  B (@b),\x03\0\x80\n   \xea\xdf  C (@c)\nGitRepo: https://example.com/r.git\n",
+    ];
+    for input in findings {
+        assert_round_trip(&String::from_utf8_lossy(input));
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 

@@ -86,6 +86,14 @@ enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Set an account's password (a robot's secret); prints a generated one unless
+    /// --password-stdin gives one.
+    Password {
+        name: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
     /// List accounts (people and robots) with roles, grants and organisations.
     List,
     /// Remove an account with its grants, memberships and refresh tokens.
@@ -186,17 +194,7 @@ async fn user(meta: &impl MetaStore, command: UserCommand, format: Format) -> an
             publisher,
             password_stdin,
         } => {
-            let password = if password_stdin {
-                let mut line = String::new();
-                std::io::stdin()
-                    .lock()
-                    .read_line(&mut line)
-                    .context("reading the password from standard input")?;
-                line.trim_end_matches(['\r', '\n']).to_owned()
-            } else {
-                new_secret()?
-            };
-            anyhow::ensure!(!password.is_empty(), "the password is empty");
+            let password = read_or_generate_password(password_stdin)?;
             let mut account =
                 new_account(&name, AccountKind::User, &password, &Passwords::default())?;
             account.admin = admin;
@@ -204,6 +202,23 @@ async fn user(meta: &impl MetaStore, command: UserCommand, format: Format) -> an
             create(meta, &account).await?;
             if !password_stdin {
                 print_lines([format!("user {name} password (shown only now): {password}")])?;
+            }
+            Ok(())
+        }
+        UserCommand::Password {
+            name,
+            password_stdin,
+        } => {
+            let password = read_or_generate_password(password_stdin)?;
+            let hash = Passwords::default()
+                .hash(&password)
+                .context("hashing the password")?;
+            let changed = meta
+                .set_password_hash(&name, &hash, Some(CLI_ACTOR))
+                .await?;
+            anyhow::ensure!(changed, "there is no account {name}");
+            if !password_stdin {
+                print_lines([format!("{name} password (shown only now): {password}")])?;
             }
             Ok(())
         }
@@ -241,6 +256,21 @@ async fn audit(meta: &impl MetaStore, filter: &AuditFilter, format: Format) -> a
             line
         })),
     }
+}
+
+/// The first line of standard input, or a generated secret.
+fn read_or_generate_password(from_stdin: bool) -> anyhow::Result<String> {
+    if !from_stdin {
+        return Ok(new_secret()?);
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    anyhow::ensure!(!password.is_empty(), "the password is empty");
+    Ok(password)
 }
 
 async fn create(meta: &impl MetaStore, account: &Account) -> anyhow::Result<()> {

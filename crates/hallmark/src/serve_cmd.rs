@@ -226,7 +226,7 @@ async fn ensure_initial_admin(meta: &SqliteMetaStore) -> anyhow::Result<()> {
     if meta.create_account(&admin, "serve").await? && given.is_none() {
         eprintln!(
             "hallmark: created the admin account {INITIAL_ADMIN:?} with password {password} \
-             (shown only now; change it with hallmark admin user commands)"
+             (shown only now; change it with hallmark admin user password admin)"
         );
     }
     Ok(())

@@ -106,7 +106,7 @@ where
         }
         (Method::DELETE, Route::Manifest(n, re)) => r.delete_manifest(&n, &re, &caller).await,
         (Method::GET | Method::HEAD, Route::Blob(n, d)) => r.get_blob(&n, &d, headers, head).await,
-        (Method::DELETE, Route::Blob(n, d)) => r.delete_blob(&n, &d).await,
+        (Method::DELETE, Route::Blob(n, d)) => r.delete_blob(&n, &d, &caller).await,
         (Method::POST, Route::Uploads(n)) => r.start_upload(&n, &query, body, &caller).await,
         (Method::GET, Route::Upload(n, id)) => r.upload_status(&n, &id).await,
         (Method::PATCH, Route::Upload(n, id)) => r.patch_upload(&n, &id, headers, body).await,

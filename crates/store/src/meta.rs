@@ -466,6 +466,24 @@ pub trait MetaStore: Send + Sync {
         actor: &str,
     ) -> impl Future<Output = Result<bool, MetaError>> + Send;
 
+    /// [`MetaStore::unlink_blob`] with a delete entry by `actor` in the same transaction.
+    fn unlink_blob_audited(
+        &self,
+        repository: &str,
+        digest: &Digest,
+        actor: &str,
+    ) -> impl Future<Output = Result<bool, MetaError>> + Send;
+
+    /// Replaces an account's password hash, audited as `actor`'s permission change when
+    /// `actor` is given (a rehash after login, with the same password, is not a change of
+    /// permission); `false` when there is no such account.
+    fn set_password_hash(
+        &self,
+        name: &str,
+        password_hash: &str,
+        actor: Option<&str>,
+    ) -> impl Future<Output = Result<bool, MetaError>> + Send;
+
     /// Creates an account with its grants and memberships, audited as `actor`'s permission
     /// change; `false` (and nothing written) when the name is taken.
     /// [`MetaError::OrganisationUnknown`] when a membership names a missing organisation.

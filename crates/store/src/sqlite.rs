@@ -155,16 +155,7 @@ impl MetaStore for SqliteMetaStore {
     }
 
     async fn unlink_blob(&self, repository: &str, digest: &Digest) -> Result<bool, MetaError> {
-        let removed = sqlx::query(
-            "DELETE FROM repository_blobs
-             WHERE digest = $1 AND repo_id = (SELECT id FROM repositories WHERE name = $2)",
-        )
-        .bind(digest.as_str())
-        .bind(repository)
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        Ok(removed > 0)
+        unlink_blob(&self.pool, repository, digest, None).await
     }
 
     async fn put_manifest(
@@ -356,6 +347,24 @@ impl MetaStore for SqliteMetaStore {
         manifests::delete_tag(&self.pool, repository, tag, Some(actor)).await
     }
 
+    async fn unlink_blob_audited(
+        &self,
+        repository: &str,
+        digest: &Digest,
+        actor: &str,
+    ) -> Result<bool, MetaError> {
+        unlink_blob(&self.pool, repository, digest, Some(actor)).await
+    }
+
+    async fn set_password_hash(
+        &self,
+        name: &str,
+        password_hash: &str,
+        actor: Option<&str>,
+    ) -> Result<bool, MetaError> {
+        access::set_password_hash(&self.pool, name, password_hash, actor).await
+    }
+
     async fn create_account(&self, account: &Account, actor: &str) -> Result<bool, MetaError> {
         access::create_account(&self.pool, account, actor).await
     }
@@ -423,6 +432,43 @@ impl MetaStore for SqliteMetaStore {
     async fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, MetaError> {
         access::audit_log(&self.pool, filter).await
     }
+}
+
+/// Removes a blob from a repository; with an `actor`, the delete goes into the audit log in the
+/// same transaction.
+async fn unlink_blob(
+    pool: &SqlitePool,
+    repository: &str,
+    digest: &Digest,
+    actor: Option<&str>,
+) -> Result<bool, MetaError> {
+    let mut tx = pool.begin().await?;
+    let removed = sqlx::query(
+        "DELETE FROM repository_blobs
+         WHERE digest = $1 AND repo_id = (SELECT id FROM repositories WHERE name = $2)",
+    )
+    .bind(digest.as_str())
+    .bind(repository)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if removed == 0 {
+        return Ok(false);
+    }
+    if let Some(actor) = actor {
+        let digest = digest.as_str();
+        let entry = access::audit_entry(
+            actor,
+            crate::access::AuditAction::Delete,
+            repository,
+            digest,
+            digest,
+            "blob",
+        );
+        access::insert_audit(&mut tx, &entry).await?;
+    }
+    tx.commit().await?;
+    Ok(true)
 }
 
 async fn repository_exists(pool: &SqlitePool, name: &str) -> Result<bool, MetaError> {

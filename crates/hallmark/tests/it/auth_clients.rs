@@ -137,6 +137,18 @@ fn serve_requires_tokens_and_admin_commands_manage_accounts() {
         );
         assert_eq!(granted, expected, "{user}: {claims}");
     }
+    admin_ok(
+        &data,
+        &["user", "password", "alice", "--password-stdin"],
+        "changed\n",
+    );
+    let reply = server.send(
+        "GET",
+        "/token",
+        &[("authorization", &basic("alice", "changed"))],
+        b"",
+    );
+    assert_eq!(reply.status, 200, "{reply:?}");
     let wrong = basic("alice", "nope");
     let reply = server.send("GET", "/token", &[("authorization", &wrong)], b"");
     assert_eq!(reply.status, 401, "{reply:?}");
@@ -156,6 +168,7 @@ fn serve_requires_tokens_and_admin_commands_manage_accounts() {
     assert_eq!(
         details,
         [
+            "set the password of alice",
             "created robot builder-arm64v8, grant arm64v8/*:push",
             "added alice to organisation acme",
             "created organisation acme",

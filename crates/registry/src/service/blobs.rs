@@ -7,6 +7,7 @@ use oci::{Digest, ErrorCode};
 use store::{BlobStore, ByteRange, MetaStore};
 
 use super::{respond, DOCKER_CONTENT_DIGEST};
+use crate::auth::Caller;
 use crate::body::response_stream;
 use crate::error::{RegistryError, Result};
 use crate::name::RepositoryName;
@@ -65,9 +66,15 @@ impl<B: BlobStore, M: MetaStore> Registry<B, M> {
         &self,
         name: &RepositoryName,
         digest: &str,
+        caller: &Caller,
     ) -> Result<Response> {
         let digest = Digest::parse(digest)?;
-        if !self.meta.unlink_blob(name.as_str(), &digest).await? {
+        let actor = caller.actor();
+        if !self
+            .meta
+            .unlink_blob_audited(name.as_str(), &digest, actor)
+            .await?
+        {
             return Err(blob_unknown(name, &digest));
         }
         respond(

@@ -129,6 +129,8 @@ impl<B: BlobStore, M: MetaStore> Registry<B, M> {
                     return Err(refused("the user name or password is wrong"));
                 }
                 auth.throttle.record_success(username);
+                self.rehash_if_outdated(auth, stored, username, password)
+                    .await;
                 Ok(account
                     .as_ref()
                     .map(principal)
@@ -150,6 +152,32 @@ impl<B: BlobStore, M: MetaStore> Registry<B, M> {
                     None => Err(refused("the account is gone; log in again")),
                 }
             }
+        }
+    }
+
+    /// Replaces a password hash made with other parameters than the configured ones, now that
+    /// the password is known to be right; a failure only leaves the old hash in place.
+    async fn rehash_if_outdated(
+        &self,
+        auth: &Auth,
+        stored: Option<&str>,
+        username: &str,
+        password: &str,
+    ) {
+        let passwords = &auth.config.passwords;
+        if !stored.is_some_and(|stored| passwords.needs_rehash(stored)) {
+            return;
+        }
+        let rehashed = match passwords.hash(password) {
+            Ok(hash) => self
+                .meta
+                .set_password_hash(username, &hash, None)
+                .await
+                .map(drop),
+            Err(error) => return tracing::warn!(%error, "rehashing a password failed"),
+        };
+        if let Err(error) = rehashed {
+            tracing::warn!(%error, "storing a rehashed password failed");
         }
     }
 

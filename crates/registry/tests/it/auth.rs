@@ -436,15 +436,13 @@ async fn pushes_and_deletes_are_audited_with_the_account() {
     let token = t
         .token(Some("root"), &["repository:acme/app:pull,push,delete"])
         .await;
-    t.push_image(&token, "acme/app", "v1").await;
-    t.send(
-        Method::DELETE,
-        "/v2/acme/app/manifests/v1",
-        &token,
-        Body::empty(),
-    )
-    .await
-    .expect(202, None);
+    let layer = t.push_image(&token, "acme/app", "v1").await;
+    for path in ["manifests/v1".to_owned(), format!("blobs/{layer}")] {
+        let uri = format!("/v2/acme/app/{path}");
+        t.send(Method::DELETE, &uri, &token, Body::empty())
+            .await
+            .expect(202, None);
+    }
     let log = t
         .app
         .meta
@@ -458,14 +456,32 @@ async fn pushes_and_deletes_are_audited_with_the_account() {
         .iter()
         .map(|e| {
             format!(
-                "{} {} {}",
+                "{} {} {} {}",
                 e.entry.actor,
                 e.entry.action,
-                e.entry.reference.clone().unwrap()
+                e.entry.reference.clone().unwrap(),
+                e.entry.detail
             )
         })
         .collect();
-    assert_eq!(seen, ["root delete v1", "root push v1"]);
+    let blob = format!("root delete {layer} blob");
+    assert_eq!(seen, [blob.as_str(), "root delete v1 ", "root push v1 "]);
+}
+
+#[tokio::test]
+async fn a_password_hashed_with_old_parameters_is_rehashed_at_login() {
+    let t = AuthApp::standard().await;
+    let old = Passwords::with_cost(16, 1, 1)
+        .unwrap()
+        .hash(PASSWORD)
+        .unwrap();
+    let meta = &t.app.meta;
+    assert!(meta.set_password_hash("uma", &old, None).await.unwrap());
+    t.login("uma", PASSWORD).await.expect(200, None);
+    let stored = meta.account("uma").await.unwrap().unwrap().password_hash;
+    assert_ne!(stored, old);
+    assert!(!test_passwords().needs_rehash(&stored));
+    t.login("uma", PASSWORD).await.expect(200, None);
 }
 
 #[tokio::test]

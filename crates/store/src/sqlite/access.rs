@@ -199,6 +199,31 @@ pub(super) async fn delete_account(
     commit_permission_change(tx, deleted > 0, actor, None, detail).await
 }
 
+pub(super) async fn set_password_hash(
+    pool: &SqlitePool,
+    name: &str,
+    password_hash: &str,
+    actor: Option<&str>,
+) -> Result<bool, MetaError> {
+    let mut tx = pool.begin().await?;
+    let changed = sqlx::query("UPDATE accounts SET password_hash = $1 WHERE name = $2")
+        .bind(password_hash)
+        .bind(name)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    match actor {
+        Some(actor) => {
+            let detail = format!("set the password of {name}");
+            commit_permission_change(tx, changed > 0, actor, None, detail).await
+        }
+        None => {
+            tx.commit().await?;
+            Ok(changed > 0)
+        }
+    }
+}
+
 pub(super) async fn create_organisation(
     pool: &SqlitePool,
     name: &str,

@@ -86,6 +86,21 @@ async fn accounts_keep_roles_grants_and_memberships(store: &impl MetaStore) {
         .collect();
     assert_eq!(names, ["alice", "bob", "builder-arm64v8"]);
 
+    // A rehash after login is no permission change; an admin's reset is.
+    assert!(store
+        .set_password_hash("bob", "$rehashed", None)
+        .await
+        .unwrap());
+    assert!(store
+        .set_password_hash("bob", "$reset", Some("root"))
+        .await
+        .unwrap());
+    assert!(!store
+        .set_password_hash("nobody", "$x", Some("root"))
+        .await
+        .unwrap());
+    let bob = store.account("bob").await.unwrap().unwrap();
+    assert_eq!(bob.password_hash, "$reset");
     assert!(store.delete_account("bob", "root").await.unwrap());
     assert!(!store.delete_account("bob", "root").await.unwrap());
     let changes = store
@@ -97,6 +112,7 @@ async fn accounts_keep_roles_grants_and_memberships(store: &impl MetaStore) {
         details,
         [
             "removed account bob",
+            "set the password of bob",
             "added bob to organisation acl-org",
             "created user bob",
             "created robot builder-arm64v8, grant arm64v8/*:push, grant acl-org/app:pull",
@@ -199,7 +215,17 @@ async fn content_changes_are_audited_with_their_change(store: &impl MetaStore) {
         .delete_manifest_audited(repository, digest, "bob")
         .await
         .unwrap());
+    let layer = &first.layers[0];
+    assert!(store
+        .unlink_blob_audited(repository, layer, "bob")
+        .await
+        .unwrap());
+    assert!(!store
+        .unlink_blob_audited(repository, layer, "bob")
+        .await
+        .unwrap());
     let (one, two) = (digest.to_string(), second.record.digest.to_string());
+    let layer = layer.to_string();
     let log = store
         .audit_log(&filter(Some(repository), None))
         .await
@@ -216,6 +242,7 @@ async fn content_changes_are_audited_with_their_change(store: &impl MetaStore) {
     assert_eq!(
         seen,
         [
+            format!("bob delete {layer} {layer} blob"),
             format!("bob delete {one} {one} "),
             format!("bob delete v1 {two} "),
             format!("alice tag-move v1 {two} from {one}"),

@@ -1,9 +1,8 @@
 //! The admin JSON API under `/admin/v1/`, with admins' and others' tokens.
 
-use axum::body::Body;
 use axum::http::Method;
 
-use super::auth::{base64, AuthApp};
+use super::auth::AuthApp;
 
 #[tokio::test]
 async fn the_admin_api_is_for_admins_and_audits_what_it_changes() {
@@ -12,9 +11,7 @@ async fn the_admin_api_is_for_admins_and_audits_what_it_changes() {
         .await
         .expect(401, None);
     let user = t.token(Some("uma"), &[]).await;
-    let reply = t
-        .send(Method::GET, "/admin/v1/accounts", &user, Body::empty())
-        .await;
+    let reply = t.call(Method::GET, "/admin/v1/accounts", &user).await;
     reply.expect(403, Some("DENIED"));
     let root = t.token(Some("root"), &[]).await;
     let json = |value: serde_json::Value| value.to_string();
@@ -47,15 +44,11 @@ async fn the_admin_api_is_for_admins_and_audits_what_it_changes() {
         .expect(400, None);
 
     // The robot's generated secret logs in, and its grant works.
-    let basic = format!("Basic {}", base64(&format!("ci-zeta:{secret}")));
-    let uri = "/token?service=hallmark&scope=repository:zeta/app:pull,push";
     let reply = t
-        .app
-        .send(
-            Method::GET,
-            uri,
-            &[("authorization", &basic)],
-            Body::empty(),
+        .basic_get(
+            "ci-zeta",
+            &secret,
+            "/token?service=hallmark&scope=repository:zeta/app:pull,push",
         )
         .await;
     let robot = reply.json()["token"].as_str().unwrap().to_owned();
@@ -75,30 +68,15 @@ async fn the_admin_api_is_for_admins_and_audits_what_it_changes() {
     t.get_anonymous("/v2/repositories/zeta/app/")
         .await
         .expect(401, None);
-    t.send(
-        Method::DELETE,
-        "/admin/v1/accounts/ci-zeta",
-        &root,
-        Body::empty(),
-    )
-    .await
-    .expect(204, None);
-    t.send(
-        Method::DELETE,
-        "/admin/v1/accounts/ci-zeta",
-        &root,
-        Body::empty(),
-    )
-    .await
-    .expect(404, None);
+    t.call(Method::DELETE, "/admin/v1/accounts/ci-zeta", &root)
+        .await
+        .expect(204, None);
+    t.call(Method::DELETE, "/admin/v1/accounts/ci-zeta", &root)
+        .await
+        .expect(404, None);
 
     let reply = t
-        .send(
-            Method::GET,
-            "/admin/v1/audit?actor=root&limit=3",
-            &root,
-            Body::empty(),
-        )
+        .call(Method::GET, "/admin/v1/audit?actor=root&limit=3", &root)
         .await;
     reply.expect(200, None);
     let details: Vec<String> = reply
@@ -117,12 +95,7 @@ async fn the_admin_api_is_for_admins_and_audits_what_it_changes() {
         ]
     );
     let reply = t
-        .send(
-            Method::GET,
-            "/admin/v1/audit?repo=zeta/app",
-            &root,
-            Body::empty(),
-        )
+        .call(Method::GET, "/admin/v1/audit?repo=zeta/app", &root)
         .await;
     let actions: Vec<String> = reply
         .json()
@@ -135,12 +108,7 @@ async fn the_admin_api_is_for_admins_and_audits_what_it_changes() {
         actions,
         ["\"root\" \"permission-change\"", "\"ci-zeta\" \"push\""]
     );
-    t.send(
-        Method::GET,
-        "/admin/v1/audit?action=frob",
-        &root,
-        Body::empty(),
-    )
-    .await
-    .expect(400, None);
+    t.call(Method::GET, "/admin/v1/audit?action=frob", &root)
+        .await
+        .expect(400, None);
 }

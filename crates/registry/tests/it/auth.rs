@@ -90,14 +90,10 @@ impl AuthApp {
         for scope in scopes {
             uri += &format!("&scope={}", scope.replace(' ', "%20"));
         }
-        let basic = account.map(|name| format!("Basic {}", base64(&format!("{name}:{PASSWORD}"))));
-        let headers: Vec<(&str, &str)> = basic
-            .iter()
-            .map(|b| ("authorization", b.as_str()))
-            .collect();
-        self.app
-            .send(Method::GET, &uri, &headers, Body::empty())
-            .await
+        match account {
+            Some(name) => self.basic_get(name, PASSWORD, &uri).await,
+            None => self.app.get(&uri).await,
+        }
     }
 
     pub async fn token(&self, account: Option<&str>, scopes: &[&str]) -> String {
@@ -122,12 +118,22 @@ impl AuthApp {
 
     /// `GET /token` with Basic credentials and no scope.
     pub async fn login(&self, name: &str, password: &str) -> Reply {
+        self.basic_get(name, password, "/token?service=hallmark")
+            .await
+    }
+
+    /// A `GET` with Basic credentials.
+    pub async fn basic_get(&self, name: &str, password: &str, uri: &str) -> Reply {
         let basic = format!("Basic {}", base64(&format!("{name}:{password}")));
         let headers = [("authorization", basic.as_str())];
-        let uri = "/token?service=hallmark";
         self.app
             .send(Method::GET, uri, &headers, Body::empty())
             .await
+    }
+
+    /// One request with a bearer token and no body.
+    pub async fn call(&self, method: Method, uri: &str, token: &str) -> Reply {
+        self.send(method, uri, token, Body::empty()).await
     }
 
     /// One request with a bearer token.
@@ -195,7 +201,7 @@ fn test_config() -> AuthConfig {
     }
 }
 
-pub fn base64(text: &str) -> String {
+fn base64(text: &str) -> String {
     use base64ct::Encoding as _;
     base64ct::Base64::encode_string(text.as_bytes())
 }
@@ -214,9 +220,7 @@ async fn the_base_endpoint_challenges_and_an_anonymous_token_opens_it() {
         format!("Bearer realm=\"http://{HOST}/token\",service=\"hallmark\"")
     );
     let token = t.token(None, &[]).await;
-    t.send(Method::GET, "/v2/", &token, Body::empty())
-        .await
-        .expect(200, None);
+    t.call(Method::GET, "/v2/", &token).await.expect(200, None);
     // Search and the ping answer without any token, as Hub's do.
     t.app.get("/v1/_ping").await.expect(200, None);
     t.app.get("/v1/search?q=x").await.expect(200, None);
@@ -244,22 +248,12 @@ async fn anonymous_pulls_of_public_repositories_follow_the_challenge() {
         "the answer carries only the token: {reply:?}"
     );
     let token = reply.json()["token"].as_str().unwrap().to_owned();
-    t.send(
-        Method::GET,
-        "/v2/base/manifests/latest",
-        &token,
-        Body::empty(),
-    )
-    .await
-    .expect(200, None);
+    t.call(Method::GET, "/v2/base/manifests/latest", &token)
+        .await
+        .expect(200, None);
     // The anonymous token granted pull only.
     let reply = t
-        .send(
-            Method::POST,
-            "/v2/base/blobs/uploads/",
-            &token,
-            Body::empty(),
-        )
+        .call(Method::POST, "/v2/base/blobs/uploads/", &token)
         .await;
     reply.expect(401, Some("UNAUTHORIZED"));
     assert!(challenge(&reply).contains("error=\"insufficient_scope\""));
@@ -269,31 +263,29 @@ async fn anonymous_pulls_of_public_repositories_follow_the_challenge() {
 async fn tampered_expired_and_foreign_tokens_are_refused() {
     let t = AuthApp::standard().await;
     let token = t.token(Some("root"), &["registry:catalog:*"]).await;
-    t.send(Method::GET, "/v2/_catalog", &token, Body::empty())
+    t.call(Method::GET, "/v2/_catalog", &token)
         .await
         .expect(200, None);
     let mut tampered = token.clone().into_bytes();
     let last = tampered.len() - 2;
     tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
     let tampered = String::from_utf8(tampered).unwrap();
-    let reply = t
-        .send(Method::GET, "/v2/_catalog", &tampered, Body::empty())
-        .await;
+    let reply = t.call(Method::GET, "/v2/_catalog", &tampered).await;
     reply.expect(401, None);
     assert!(challenge(&reply).contains("error=\"invalid_token\""));
     // Another registry's key signs a token this one does not trust.
     let other = AuthApp::standard().await;
     let foreign = other.token(Some("root"), &["registry:catalog:*"]).await;
-    t.send(Method::GET, "/v2/_catalog", &foreign, Body::empty())
+    t.call(Method::GET, "/v2/_catalog", &foreign)
         .await
         .expect(401, None);
     // The catalogue is for admins: a user's token for it grants nothing.
     let user = t.token(Some("uma"), &["registry:catalog:*"]).await;
-    t.send(Method::GET, "/v2/_catalog", &user, Body::empty())
+    t.call(Method::GET, "/v2/_catalog", &user)
         .await
         .expect(401, None);
     t.clock.advance(Duration::from_secs(10 * 60));
-    t.send(Method::GET, "/v2/_catalog", &token, Body::empty())
+    t.call(Method::GET, "/v2/_catalog", &token)
         .await
         .expect(401, None);
 }
@@ -302,15 +294,11 @@ async fn tampered_expired_and_foreign_tokens_are_refused() {
 async fn tokens_come_from_get_and_post_and_refresh_tokens_log_in_again() {
     let t = AuthApp::standard().await;
     // docker login: Basic credentials with offline_token=true get a refresh token.
-    let basic = format!("Basic {}", base64(&format!("mia:{PASSWORD}")));
-    let uri = "/token?service=hallmark&offline_token=true&client_id=docker";
     let reply = t
-        .app
-        .send(
-            Method::GET,
-            uri,
-            &[("authorization", &basic)],
-            Body::empty(),
+        .basic_get(
+            "mia",
+            PASSWORD,
+            "/token?service=hallmark&offline_token=true&client_id=docker",
         )
         .await;
     reply.expect(200, None);
@@ -336,12 +324,7 @@ async fn tokens_come_from_get_and_post_and_refresh_tokens_log_in_again() {
     let token = reply.json()["token"].as_str().unwrap().to_owned();
     t.push_image(&token, "acme/app", "v1").await;
     let reply = t
-        .send(
-            Method::POST,
-            "/v2/library/base/blobs/uploads/",
-            &token,
-            Body::empty(),
-        )
+        .call(Method::POST, "/v2/library/base/blobs/uploads/", &token)
         .await;
     reply.expect(401, None);
 
@@ -439,9 +422,7 @@ async fn pushes_and_deletes_are_audited_with_the_account() {
     let layer = t.push_image(&token, "acme/app", "v1").await;
     for path in ["manifests/v1".to_owned(), format!("blobs/{layer}")] {
         let uri = format!("/v2/acme/app/{path}");
-        t.send(Method::DELETE, &uri, &token, Body::empty())
-            .await
-            .expect(202, None);
+        t.call(Method::DELETE, &uri, &token).await.expect(202, None);
     }
     let log = t
         .app
@@ -495,12 +476,7 @@ async fn private_repositories_stay_out_of_search_and_hub_pages() {
     assert_eq!(found.json()["num_results"], 0);
     let reply = t.get_anonymous("/v2/repositories/acme/secret/").await;
     reply.expect(401, None);
-    t.send(
-        Method::GET,
-        "/v2/repositories/acme/secret/",
-        &token,
-        Body::empty(),
-    )
-    .await
-    .expect(200, None);
+    t.call(Method::GET, "/v2/repositories/acme/secret/", &token)
+        .await
+        .expect(200, None);
 }

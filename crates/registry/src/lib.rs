@@ -9,6 +9,8 @@
 //!
 //! With [`Registry::with_auth`], every route checks a bearer token first (see `auth`), and
 //! `/token` issues them; without it the registry is open to everyone, for local experiments.
+//! The admin JSON API (`/admin/v1/…`) manages accounts, organisations, tiers, visibility and
+//! reads the audit log, with [`admin`]'s helpers that `hallmark admin` shares.
 //!
 //! Beside it sit Docker Hub's search (`/v1/search`, which `docker search` and `podman search`
 //! speak) and its repository API (`/v2/repositories/<namespace>/<name>/` and `tags/`), read

@@ -426,6 +426,13 @@ pub trait MetaStore: Send + Sync {
         repository: &str,
     ) -> impl Future<Output = Result<bool, MetaError>> + Send;
 
+    /// Whether `user` starred the repository; `false` when it does not exist.
+    fn has_starred(
+        &self,
+        user: &str,
+        repository: &str,
+    ) -> impl Future<Output = Result<bool, MetaError>> + Send;
+
     /// Sets (or with `None` clears) the tier an admin gives the organisation `namespace`.
     fn set_organisation_tier(
         &self,

@@ -307,6 +307,10 @@ impl MetaStore for SqliteMetaStore {
         catalogue::unstar(&self.pool, user, repository).await
     }
 
+    async fn has_starred(&self, user: &str, repository: &str) -> Result<bool, MetaError> {
+        catalogue::has_starred(&self.pool, user, repository).await
+    }
+
     async fn set_organisation_tier(
         &self,
         namespace: &str,

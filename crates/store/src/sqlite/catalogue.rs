@@ -215,6 +215,22 @@ pub(super) async fn unstar(
     Ok(removed > 0)
 }
 
+pub(super) async fn has_starred(
+    pool: &SqlitePool,
+    user: &str,
+    repository: &str,
+) -> Result<bool, MetaError> {
+    let starred: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM repository_stars s JOIN repositories r ON r.id = s.repo_id
+                        WHERE s.user_name = $1 AND r.name = $2)",
+    )
+    .bind(user)
+    .bind(repository)
+    .fetch_one(pool)
+    .await?;
+    Ok(starred)
+}
+
 pub(super) async fn set_organisation_tier(
     pool: &SqlitePool,
     namespace: &str,

@@ -90,14 +90,18 @@ async fn stars_count_once_per_user(store: &impl MetaStore) {
     assert!(!store.star("alice", repo).await.unwrap());
     assert!(store.star("bob", repo).await.unwrap());
     assert_eq!(summary(store, repo).await.star_count, 2);
+    assert!(store.has_starred("bob", repo).await.unwrap());
     assert!(store.unstar("bob", repo).await.unwrap());
     assert!(!store.unstar("bob", repo).await.unwrap());
+    assert!(!store.has_starred("bob", repo).await.unwrap());
+    assert!(store.has_starred("alice", repo).await.unwrap());
     assert_eq!(summary(store, repo).await.star_count, 1);
     assert!(matches!(
         store.star("alice", "cat-stars/none").await,
         Err(MetaError::RepositoryUnknown(_))
     ));
     assert!(!store.unstar("alice", "cat-stars/none").await.unwrap());
+    assert!(!store.has_starred("alice", "cat-stars/none").await.unwrap());
 }
 
 async fn pulls_add_up_in_batches(store: &impl MetaStore) {

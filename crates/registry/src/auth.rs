@@ -104,13 +104,7 @@ impl Auth {
         need: &Need,
         headers: &HeaderMap,
     ) -> Result<Caller, RegistryError> {
-        let presented = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim());
-        let Some(token) = presented else {
+        let Some(token) = bearer_token(headers) else {
             return Err(self.challenge(need, headers, None));
         };
         let claims = self
@@ -121,10 +115,15 @@ impl Auth {
             let error = ChallengeError::InsufficientScope;
             return Err(self.challenge(need, headers, Some(error)));
         }
-        Ok(Caller {
-            subject: claims.sub.clone(),
-            claims: Some(claims),
-        })
+        Ok(Caller::with_claims(claims))
+    }
+
+    /// Who a request that needs no token acts for: the caller its bearer token names when it
+    /// has a good one; otherwise nobody, since the route answers anyone.
+    fn identify(&self, headers: &HeaderMap) -> Caller {
+        bearer_token(headers)
+            .and_then(|token| self.verifier.verify(token).ok())
+            .map_or_else(Caller::unauthenticated, Caller::with_claims)
     }
 
     fn challenge(
@@ -152,6 +151,16 @@ impl Auth {
     }
 }
 
+/// The token of an `Authorization: Bearer …` header.
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+}
+
 /// What a route needs from the caller's token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Need {
@@ -164,6 +173,10 @@ pub(crate) enum Need {
     /// Pull on the repository, but only when it is private: Hub's repository pages of public
     /// repositories answer anyone, as Hub's do.
     PullIfPrivate(String),
+    /// A token with a subject (a signed-in account, not an anonymous token), for stars; the
+    /// challenge asks for pull on the repository, which the route then checks itself so
+    /// that a repository the caller may not pull stays unknown to it.
+    SignedIn(String),
     /// The whole catalogue (`registry:catalog:*`).
     Catalog,
     /// A valid token whose subject is an admin account (the admin API); the store says who
@@ -187,6 +200,7 @@ impl Need {
             Route::HubRepository(n) | Route::HubTags(n) | Route::HubTag(n, _) => {
                 Self::PullIfPrivate(n.as_str().to_owned())
             }
+            Route::HubStars(n) => Self::SignedIn(n.as_str().to_owned()),
             Route::Manifest(n, _) | Route::Blob(n, _) if method == Method::DELETE => {
                 repository(n, &[Action::Delete])
             }
@@ -202,7 +216,9 @@ impl Need {
     fn scope(&self) -> Option<Scope> {
         match self {
             Self::Repository(name, actions) => Scope::repository(name, actions.clone()).ok(),
-            Self::PullIfPrivate(name) => Scope::repository(name, [Action::Pull]).ok(),
+            Self::PullIfPrivate(name) | Self::SignedIn(name) => {
+                Scope::repository(name, [Action::Pull]).ok()
+            }
             Self::Catalog => {
                 Scope::new(ResourceType::Registry, None, "catalog", [Action::All]).ok()
             }
@@ -217,6 +233,7 @@ impl Need {
                 .iter()
                 .all(|action| claims.permits_repository(name, action)),
             Self::PullIfPrivate(name) => claims.permits_repository(name, &Action::Pull),
+            Self::SignedIn(_) => !claims.sub.is_empty(),
             Self::Catalog => claims.permits(&ResourceType::Registry, "catalog", &Action::All),
         }
     }
@@ -238,6 +255,19 @@ impl Caller {
             subject: String::new(),
             claims: None,
         }
+    }
+
+    fn with_claims(claims: Claims) -> Self {
+        Self {
+            subject: claims.sub.clone(),
+            claims: Some(claims),
+        }
+    }
+
+    /// The account a checked token names; `None` for anonymous tokens and for callers
+    /// whose token nobody checked.
+    pub(crate) fn signed_in(&self) -> Option<&str> {
+        (self.claims.is_some() && !self.subject.is_empty()).then_some(self.subject.as_str())
     }
 
     /// The name the audit log records.
@@ -297,7 +327,8 @@ pub(crate) fn principal(account: &Account) -> Principal {
 
 impl<B: store::BlobStore, M: store::MetaStore> crate::Registry<B, M> {
     /// Who the request acts for: checks the bearer token when authentication is on. Hub's
-    /// pages of a repository need a token only when it is private, which the store says.
+    /// pages of a repository need a token only when it is private, which the store says;
+    /// those of a public one still read a good token, to know who asks.
     pub(crate) async fn authorize(
         &self,
         method: &axum::http::Method,
@@ -310,10 +341,10 @@ impl<B: store::BlobStore, M: store::MetaStore> crate::Registry<B, M> {
         let need = match Need::of(method, route) {
             Need::PullIfPrivate(name) => {
                 if self.meta.private_repositories(&[&name]).await?.is_empty() {
-                    Need::Nothing
-                } else {
-                    Need::PullIfPrivate(name)
+                    // Anyone may read the page; a signed-in caller also sees its own star.
+                    return Ok(auth.identify(headers));
                 }
+                Need::PullIfPrivate(name)
             }
             need => need,
         };

@@ -51,6 +51,9 @@ pub enum Route {
     HubTags(RepositoryName),
     /// `/v2/repositories/<namespace>/<name>/tags/<tag>/`: one tag as the listing shows it.
     HubTag(RepositoryName, String),
+    /// `/v2/repositories/<namespace>/<name>/stars/`: the caller's star (POST adds, DELETE
+    /// takes it back).
+    HubStars(RepositoryName),
     /// `/token`: the token endpoint challenges send clients to.
     Token,
     /// `/admin/v1/…`: the admin JSON API.
@@ -146,8 +149,8 @@ impl Route {
     }
 
     /// A Hub path after `/v2/repositories/`: a namespace alone, or a namespace and a name (at
-    /// least two components) followed by nothing, `tags` or `tags/<tag>`; with or without a
-    /// closing `/`.
+    /// least two components) followed by nothing, `tags`, `tags/<tag>` or `stars`; with or
+    /// without a closing `/`.
     fn parse_hub(segments: &[&str]) -> Result<Option<Self>, RegistryError> {
         let segments = segments.strip_suffix(&[""]).unwrap_or(segments);
         match segments {
@@ -162,6 +165,7 @@ impl Route {
             [name @ .., "tags", tag] if name.len() >= 2 => {
                 with_name(name, |n| Self::HubTag(n, (*tag).to_owned()))
             }
+            [name @ .., "stars"] if name.len() >= 2 => with_name(name, Self::HubStars),
             name if name.len() >= 2 => with_name(name, Self::HubRepository),
             _ => Ok(None),
         }
@@ -183,6 +187,7 @@ impl Route {
             Self::HubRepository(_) => "hub_repository",
             Self::HubTags(_) => "hub_tags",
             Self::HubTag(..) => "hub_tag",
+            Self::HubStars(_) => "hub_stars",
             Self::Token => "token",
             Self::Admin(_) => "admin",
         }
@@ -303,6 +308,14 @@ mod tests {
             (
                 "/v2/repositories/a/b/tags/list",
                 Some(Route::Tags(name("repositories/a/b"))),
+            ),
+            (
+                "/v2/repositories/library/python/stars/",
+                Some(Route::HubStars(name("library/python"))),
+            ),
+            (
+                "/v2/repositories/a/stars/",
+                Some(Route::HubRepository(name("a/stars"))),
             ),
             (
                 "/v2/repositories/library/",

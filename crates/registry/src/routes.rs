@@ -119,9 +119,11 @@ where
         (Method::GET, Route::Ping) => ping(),
         (Method::GET, Route::Search) => r.search(&query).await,
         (Method::GET, Route::HubNamespace(ns)) => r.hub_namespace(&ns, &query, headers).await,
-        (Method::GET, Route::HubRepository(n)) => r.hub_repository(&n).await,
+        (Method::GET, Route::HubRepository(n)) => r.hub_repository(&n, &caller).await,
         (Method::GET, Route::HubTags(n)) => r.hub_tags(&n, &query, headers).await,
         (Method::GET, Route::HubTag(n, tag)) => r.hub_tag(&n, &tag).await,
+        (Method::POST, Route::HubStars(n)) => r.hub_star(&n, true, &caller).await,
+        (Method::DELETE, Route::HubStars(n)) => r.hub_star(&n, false, &caller).await,
         (method, Route::Admin(admin)) => r.admin_api(&method, admin, &query, body, &caller).await,
         (Method::GET | Method::POST, Route::Token) => {
             r.token(method, parts.uri.query(), headers, body, peer)

@@ -1,8 +1,9 @@
 //! Docker Hub's repository API: `/v2/repositories/<namespace>/<name>/` and its `tags/`,
-//! with the fields UIs and tools read, and the trust tier on both.
+//! with the fields UIs and tools read, and the trust tier on both; and its `stars/`, where a
+//! signed-in account stars a repository it may pull.
 
-use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse as _, Response};
 use oci::{Digest, ErrorCode};
 use serde::Serialize;
 use serde_json::json;
@@ -10,6 +11,7 @@ use store::{BlobError, BlobStore, MetaStore, RepositorySummary, StoredManifest, 
 use tokio::io::AsyncReadExt as _;
 
 use super::{absolute_url, json_response, Query};
+use crate::auth::Caller;
 use crate::catalogue::{
     config_platform, index_entries, is_index, namespace_and_name, rfc3339, NumberedPage,
     PlatformFields,
@@ -29,10 +31,47 @@ struct Image {
 }
 
 impl<B: BlobStore, M: MetaStore> Registry<B, M> {
-    /// `GET /v2/repositories/<namespace>/<name>/`.
-    pub(crate) async fn hub_repository(&self, name: &RepositoryName) -> Result<Response> {
+    /// `GET /v2/repositories/<namespace>/<name>/`, with `has_starred` for the caller (`false`
+    /// when nobody signed in).
+    pub(crate) async fn hub_repository(
+        &self,
+        name: &RepositoryName,
+        caller: &Caller,
+    ) -> Result<Response> {
         let repository = self.summary(name).await?;
-        self.hub_json(&repository_json(&repository))
+        let mut body = repository_json(&repository);
+        body["has_starred"] = json!(match caller.signed_in() {
+            Some(user) => self.meta.has_starred(user, &repository.name).await?,
+            None => false,
+        });
+        self.hub_json(&body)
+    }
+
+    /// `POST` (`starred`) or `DELETE /v2/repositories/<namespace>/<name>/stars/`: the signed-in
+    /// caller's star on a repository it may pull, answered `204` whether or not it changed
+    /// anything; a repository it may not pull is as unknown as a missing one.
+    pub(crate) async fn hub_star(
+        &self,
+        name: &RepositoryName,
+        starred: bool,
+        caller: &Caller,
+    ) -> Result<Response> {
+        let Some(user) = caller.signed_in() else {
+            return Err(RegistryError::new(
+                ErrorCode::Denied,
+                "stars belong to accounts, and this registry runs without authentication",
+            ));
+        };
+        if !caller.may_pull(name.as_str()) {
+            return Err(unknown_repository(name));
+        }
+        let repository = self.summary(name).await?;
+        if starred {
+            self.meta.star(user, &repository.name).await?;
+        } else {
+            self.meta.unstar(user, &repository.name).await?;
+        }
+        Ok(StatusCode::NO_CONTENT.into_response())
     }
 
     /// `GET /v2/repositories/<namespace>/?page=&page_size=`: its repositories by name,
@@ -105,12 +144,7 @@ impl<B: BlobStore, M: MetaStore> Registry<B, M> {
         self.meta
             .repository_summary(name.as_str())
             .await?
-            .ok_or_else(|| {
-                RegistryError::new(
-                    ErrorCode::NameUnknown,
-                    format!("repository {name} is not known to this registry"),
-                )
-            })
+            .ok_or_else(|| unknown_repository(name))
     }
 
     /// Records this node's pending pull counts before an answer that shows them.
@@ -204,6 +238,13 @@ impl<B: BlobStore, M: MetaStore> Registry<B, M> {
         self.record_json(&response);
         Ok(response)
     }
+}
+
+fn unknown_repository(name: &RepositoryName) -> RegistryError {
+    RegistryError::new(
+        ErrorCode::NameUnknown,
+        format!("repository {name} is not known to this registry"),
+    )
 }
 
 /// A repository as Hub's repository page and namespace listing show it.

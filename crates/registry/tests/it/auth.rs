@@ -206,7 +206,7 @@ fn base64(text: &str) -> String {
     base64ct::Base64::encode_string(text.as_bytes())
 }
 
-fn challenge(reply: &Reply) -> &str {
+pub fn challenge(reply: &Reply) -> &str {
     reply.header("www-authenticate").expect("a challenge")
 }
 

@@ -11,6 +11,7 @@ mod manifests;
 mod matrix;
 mod search;
 mod server;
+mod stars;
 mod uploads;
 
 use axum::body::Body;
@@ -26,7 +27,7 @@ use tower::ServiceExt as _;
 #[derive(Debug)]
 pub struct App {
     router: Router,
-    /// The metadata store under the router, for what has no endpoint yet (stars, tiers).
+    /// The metadata store under the router, for setting up what tests read (stars, tiers).
     pub meta: store::SqliteMetaStore,
     _data: TempDir,
     /// A bearer token sent with every request that carries no `authorization` of its own.

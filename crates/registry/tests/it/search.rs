@@ -1,5 +1,5 @@
 //! Hub's search (`/v1/_ping`, `/v1/search`) and repository API (`/v2/repositories/…`), with
-//! stars and organisation tiers set through the store, as nothing else sets them yet.
+//! stars and organisation tiers set through the store (`stars.rs` stars over HTTP).
 
 use std::time::Duration;
 

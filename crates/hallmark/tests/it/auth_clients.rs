@@ -36,7 +36,7 @@ fn admin(data: &Path, args: &[&str], stdin: &str) -> Output {
 }
 
 /// `hallmark admin …` that must succeed; its standard output.
-fn admin_ok(data: &Path, args: &[&str], stdin: &str) -> String {
+pub(crate) fn admin_ok(data: &Path, args: &[&str], stdin: &str) -> String {
     let output = admin(data, args, stdin);
     assert!(
         output.status.success(),
@@ -60,6 +60,23 @@ fn basic(user: &str, password: &str) -> String {
     use base64ct::Encoding as _;
     let encoded = base64ct::Base64::encode_string(format!("{user}:{password}").as_bytes());
     format!("Basic {encoded}")
+}
+
+/// A bearer token for `user` granting what the policy allows of `scopes`.
+pub(crate) fn token(server: &Server, user: &str, password: &str, scopes: &[&str]) -> String {
+    let mut uri = "/token?service=hallmark".to_owned();
+    for scope in scopes {
+        uri += &format!("&scope={scope}");
+    }
+    let reply = server.send(
+        "GET",
+        &uri,
+        &[("authorization", &basic(user, password))],
+        b"",
+    );
+    assert_eq!(reply.status, 200, "{user}: {reply:?}");
+    let body: Value = serde_json::from_slice(&reply.body).unwrap();
+    body["token"].as_str().unwrap().to_owned()
 }
 
 #[test]
@@ -97,7 +114,7 @@ fn serve_requires_tokens_and_admin_commands_manage_accounts() {
         "user admin, role admin\nuser alice, role publisher, member of acme\n\
          robot builder-arm64v8, grant arm64v8/*:push\n"
     );
-    let scope = "scope=repository:library/x:pull,push&scope=repository:amd64/x:push";
+    let scopes = ["repository:library/x:pull,push", "repository:amd64/x:push"];
     for (user, password, expected) in [
         ("alice", "alice-password", "repository:library/x:pull,push"),
         (
@@ -107,16 +124,7 @@ fn serve_requires_tokens_and_admin_commands_manage_accounts() {
         ),
         ("admin", ADMIN_PASSWORD, "repository:library/x:pull,push"),
     ] {
-        let uri = format!("/token?service=hallmark&{scope}");
-        let reply = server.send(
-            "GET",
-            &uri,
-            &[("authorization", &basic(user, password))],
-            b"",
-        );
-        assert_eq!(reply.status, 200, "{user}: {reply:?}");
-        let token: Value = serde_json::from_slice(&reply.body).unwrap();
-        let token = token["token"].as_str().unwrap();
+        let token = token(&server, user, password, &scopes);
         let claims = token.split('.').nth(1).unwrap();
         use base64ct::Encoding as _;
         let claims: Value =

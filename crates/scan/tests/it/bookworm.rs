@@ -70,17 +70,27 @@ fn cached(name: &str, build: impl FnOnce(&Path)) -> PathBuf {
 }
 
 /// The Debian mirror apt is configured with (deb822 `URIs:` or a one-line `deb` entry).
+/// The Debian archive apt is configured with. Only `*.list` and `*.sources` files count, as
+/// for apt itself (others are disabled), and an archive whose path ends in `/debian` is
+/// preferred over third-party repositories.
 fn mirror() -> String {
-    let mut texts = vec![std::fs::read_to_string("/etc/apt/sources.list").unwrap_or_default()];
+    let mut files = vec![PathBuf::from("/etc/apt/sources.list")];
     if let Ok(dir) = std::fs::read_dir("/etc/apt/sources.list.d") {
-        for entry in dir.flatten() {
-            texts.push(std::fs::read_to_string(entry.path()).unwrap_or_default());
-        }
+        let mut listed: Vec<PathBuf> = dir.flatten().map(|e| e.path()).collect();
+        listed.sort();
+        files.extend(listed.into_iter().filter(|p| {
+            p.extension()
+                .is_some_and(|ext| ext == "list" || ext == "sources")
+        }));
     }
-    texts
+    let texts: Vec<String> = files
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap_or_default())
+        .collect();
+    let uris: Vec<String> = texts
         .iter()
         .flat_map(|t| t.lines())
-        .find_map(|line| {
+        .filter_map(|line| {
             let line = line.trim();
             let uri = line.strip_prefix("URIs:").map(str::trim).or_else(|| {
                 let mut words = line.strip_prefix("deb ")?.split_whitespace();
@@ -89,6 +99,11 @@ fn mirror() -> String {
             let uri = uri.split_whitespace().next()?;
             (!uri.contains("security")).then(|| uri.to_owned())
         })
+        .collect();
+    uris.iter()
+        .find(|uri| uri.trim_end_matches('/').ends_with("/debian"))
+        .or(uris.first())
+        .cloned()
         .unwrap_or_else(|| "http://deb.debian.org/debian".to_owned())
 }
 

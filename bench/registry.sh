@@ -44,7 +44,7 @@ wait_ready() { # wait_ready BASE-URL LOG
 }
 
 hallmark_port=$(free_port)
-"$hallmark" serve --listen "127.0.0.1:$hallmark_port" --data "$work/hallmark" --log warn \
+"$hallmark" serve --auth none --listen "127.0.0.1:$hallmark_port" --data "$work/hallmark" --log warn \
   2>"$work/hallmark.log" &
 pids+=($!)
 

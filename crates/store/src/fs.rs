@@ -22,7 +22,7 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt, BufReader};
 use crate::blob::{
     BlobContent, BlobError, BlobMeta, BlobStore, ByteRange, ByteStream, UploadId, UploadState,
 };
-use crate::copy::{copy_hashing, CopyError, CHUNK};
+use crate::copy::{copy_hashing_to_file, CopyError, CHUNK};
 
 /// How old a temp file must be before [`FsBlobStore::open`] takes it for debris.
 ///
@@ -104,7 +104,7 @@ impl FsBlobStore {
             .await
             .map_err(at(temp.path()))?;
         let mut hasher = Hasher::new(expected.algorithm());
-        let size = copy_hashing(&mut body, &mut file, &mut hasher)
+        let size = copy_hashing_to_file(&mut body, &mut file, &mut hasher)
             .await
             .map_err(|e| copy_error(e, temp.path()))?;
         check_digest(expected, hasher.finish())?;

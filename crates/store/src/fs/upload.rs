@@ -11,7 +11,7 @@ use tokio::io::AsyncSeekExt;
 
 use super::{at, blocking, check_digest, copy_error, publish, sync_dir};
 use crate::blob::{BlobError, BlobMeta, ByteStream, UploadId, UploadState};
-use crate::copy::{copy_hashing, CopyError};
+use crate::copy::{copy_hashing, copy_hashing_to_file, CopyError};
 
 /// Uploads hash with SHA-256 as they go because nearly every client finishes with a sha256
 /// digest; a sha512 finish re-reads the file instead.
@@ -55,7 +55,7 @@ pub(super) async fn append(
     file.seek(SeekFrom::Start(state.offset))
         .await
         .map_err(at(path))?;
-    let written = copy_hashing(&mut body, &mut file, &mut hasher)
+    let written = copy_hashing_to_file(&mut body, &mut file, &mut hasher)
         .await
         .map_err(|e| copy_error(e, path))?;
     // The caller records the new offset only after this returns, so the bytes must be durable

@@ -115,6 +115,18 @@ pub struct ScanOptions {
     pub limits: Limits,
     /// Only this platform of a multi-platform image (`linux/arm64`, `linux/arm/v7`).
     pub platform: Option<String>,
+    /// Told about each layer as it is read, for a progress display.
+    pub progress: Option<Arc<dyn Progress>>,
+}
+
+/// What a scan reports while it reads layers; calls come from several threads at once.
+pub trait Progress: std::fmt::Debug + Send + Sync {
+    /// A layer of `size` stored bytes (when known) starts to be read.
+    fn layer_started(&self, layer: &str, size: Option<u64>);
+    /// `bytes` more stored bytes of the layer were read.
+    fn layer_read(&self, layer: &str, bytes: u64);
+    /// The layer is done; `cached` when its analysis came from the cache unread.
+    fn layer_finished(&self, layer: &str, cached: bool);
 }
 
 /// The inventory of one image (one platform of a multi-platform image).
@@ -159,10 +171,11 @@ enum Check {
 /// Reads the layers (in parallel, each through the cache) and merges them.
 fn inventory_of(
     jobs: Vec<LayerJob>,
-    limits: &Limits,
+    options: &ScanOptions,
     cache: &dyn LayerCache,
 ) -> Result<Inventory, SourceError> {
-    let results = parallel_map(&jobs, |job| read_layer(job, limits, cache));
+    let (limits, progress) = (&options.limits, options.progress.as_deref());
+    let results = parallel_map(&jobs, |job| read_layer(job, limits, cache, progress));
     let mut analyses = Vec::with_capacity(jobs.len());
     for (job, result) in jobs.iter().zip(results) {
         analyses.push((job.layer.clone(), result?));
@@ -178,11 +191,19 @@ fn read_layer(
     job: &LayerJob,
     limits: &Limits,
     cache: &dyn LayerCache,
+    progress: Option<&dyn Progress>,
 ) -> Result<Arc<LayerAnalysis>, SourceError> {
-    let key = match &job.check {
-        Check::Blob(d, _) | Check::DiffId(d) => d.to_string(),
+    let (key, size) = match &job.check {
+        Check::Blob(d, size) => (d.to_string(), Some(*size)),
+        Check::DiffId(d) => (d.to_string(), None),
     };
+    if let Some(p) = progress {
+        p.layer_started(&key, size);
+    }
     if let Some(hit) = cache.get(&key, ANALYZER_VERSION) {
+        if let Some(p) = progress {
+            p.layer_finished(&key, true);
+        }
         return Ok(hit);
     }
     let fail = |source| SourceError::Layer {
@@ -190,6 +211,14 @@ fn read_layer(
         source,
     };
     let reader = (job.open)().map_err(|e| fail(LayerError::Io(e)))?;
+    let reader: Box<dyn Read + '_> = match progress {
+        Some(progress) => Box::new(Counting {
+            inner: reader,
+            layer: &key,
+            progress,
+        }),
+        None => reader,
+    };
     let analysis = match &job.check {
         Check::Blob(digest, size) => {
             let mut verified = Verifying::new(reader, digest);
@@ -203,7 +232,25 @@ fn read_layer(
     };
     let analysis = Arc::new(analysis);
     cache.put(&key, ANALYZER_VERSION, Arc::clone(&analysis));
+    if let Some(p) = progress {
+        p.layer_finished(&key, false);
+    }
     Ok(analysis)
+}
+
+/// Tells the progress display how many stored bytes of a layer have been read.
+struct Counting<'a> {
+    inner: Box<dyn Read>,
+    layer: &'a str,
+    progress: &'a dyn Progress,
+}
+
+impl Read for Counting<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.progress.layer_read(self.layer, n as u64);
+        Ok(n)
+    }
 }
 
 /// Runs `f` over `items` on as many threads as there are cores, keeping the order.

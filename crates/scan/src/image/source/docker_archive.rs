@@ -128,7 +128,7 @@ pub(super) fn scan(
                 check: Check::DiffId(diff_id),
             });
         }
-        let inventory = inventory_of(jobs, &options.limits, cache)?;
+        let inventory = inventory_of(jobs, options, cache)?;
         out.push(ImageInventory {
             platform,
             image: Some(config_digest.to_string()),

@@ -135,7 +135,7 @@ impl Layout<'_> {
                 check: Check::Blob(digest, layer.size),
             });
         }
-        let inventory = inventory_of(jobs, &self.options.limits, self.cache)?;
+        let inventory = inventory_of(jobs, self.options, self.cache)?;
         out.push(ImageInventory {
             platform,
             image: Some(descriptor.digest.clone()),

@@ -1,11 +1,16 @@
 //! Building Official Images from their library entries.
 //!
-//! This crate will own the whole build: fetching each architecture's sources at its
-//! GitCommit, running them through an engine, and pushing the results. Today it holds the
-//! first step, [`source::GitCache`]: a bare git repository that fetches every entry's commit
-//! once and reads its Dockerfile without a worktree, which also lets the pure `library` crate
-//! answer FROM-graph questions through [`library::FromsResolver`].
+//! The flow, one module each: [`source::GitCache`] fetches every entry's GitCommit into one
+//! bare git repository (and answers FROM-graph questions for the pure `library` crate through
+//! [`library::FromsResolver`]); [`identity`] names each build by a digest over everything it
+//! is made of; [`plan`] decides, per architecture and in build order, what needs building and
+//! why; an [`engine::Engine`] builds one entry for one architecture into an OCI image layout
+//! ([`native`] is Hallmark's own reproducible builder); [`records`] remembers which identity
+//! produced which image.
 
 #![deny(missing_docs)]
 
+pub mod engine;
+pub mod identity;
+pub mod native;
 pub mod source;

@@ -9,6 +9,7 @@
 
 mod digest;
 mod error_code;
+pub mod manifest;
 mod platform;
 mod reference;
 mod tier;

@@ -1,7 +1,8 @@
 //! Where Hallmark keeps what it serves: blobs (immutable content named by digest) behind
 //! [`BlobStore`], and registry metadata (repositories, manifests, tags, referrers, uploads, and
 //! access control's accounts, organisations, private repositories, refresh-token hashes, signing
-//! key and audit log) behind [`MetaStore`].
+//! key and audit log; advisories, scanned images' inventories and the monitoring outbox) behind
+//! [`MetaStore`].
 //!
 //! The traits are narrow so that the embedded deployment (files under one data folder plus
 //! SQLite) and the scale-out one (S3-compatible storage plus PostgreSQL) run the same registry
@@ -34,6 +35,7 @@ mod fs;
 mod gc;
 mod meta;
 mod migrate;
+mod monitoring;
 mod sqlite;
 mod verify;
 
@@ -51,6 +53,10 @@ pub use gc::{collect_garbage, CollectedManifest, GcOptions, GcReport, DEFAULT_GC
 pub use meta::{
     BlobRecord, BlobUse, ManifestNode, ManifestRecord, MetaError, MetaStore, NewManifest, Page,
     ReferenceProblem, StoredManifest, UploadSession,
+};
+pub use monitoring::{
+    AdvisoryRecord, AdvisorySource, ChangeEvent, ChangeKind, FindingsUpdate, NewAdvisoryRecord,
+    NewChangeEvent, NewInventory, StoredInventory, UnknownChangeKind,
 };
 pub use sqlite::SqliteMetaStore;
 pub use verify::{verify, verify_with_progress, Problem, VerifyReport};

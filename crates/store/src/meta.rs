@@ -8,6 +8,10 @@ use oci::{Digest, DigestError, OrganisationTier};
 use crate::access::{Account, AuditEntry, AuditFilter, NewAuditEntry, RefreshTokenRecord};
 use crate::blob::{UploadId, UploadState};
 use crate::catalogue::{Counted, OffsetPage, RepositorySummary, TagDetail};
+use crate::monitoring::{
+    AdvisoryRecord, AdvisorySource, ChangeEvent, FindingsUpdate, NewAdvisoryRecord, NewChangeEvent,
+    NewInventory, StoredInventory,
+};
 
 /// A blob as the database records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -577,4 +581,52 @@ pub trait MetaStore: Send + Sync {
         &self,
         filter: &AuditFilter,
     ) -> impl Future<Output = Result<Vec<AuditEntry>, MetaError>> + Send;
+
+    /// Replaces every record of the advisory source `source` with `records` (ids unique) and
+    /// notes the import's time and count, in one transaction: a record missing from a newer
+    /// import of the same source is gone afterwards.
+    fn replace_advisories(
+        &self,
+        source: &str,
+        records: &[NewAdvisoryRecord],
+        imported_ms: i64,
+    ) -> impl Future<Output = Result<(), MetaError>> + Send;
+
+    /// Every stored advisory record, by source then id.
+    fn advisory_records(
+        &self,
+    ) -> impl Future<Output = Result<Vec<AdvisoryRecord>, MetaError>> + Send;
+
+    /// The advisory sources, by name.
+    fn advisory_sources(
+        &self,
+    ) -> impl Future<Output = Result<Vec<AdvisorySource>, MetaError>> + Send;
+
+    /// Records a scanned image's inventory and findings, replacing what an earlier scan of the
+    /// same digest recorded, and adds the scanned reference to the ones it had.
+    fn put_inventory(
+        &self,
+        inventory: &NewInventory,
+        scanned_ms: i64,
+    ) -> impl Future<Output = Result<(), MetaError>> + Send;
+
+    /// Every stored inventory with its findings and references, by digest.
+    fn inventories(&self) -> impl Future<Output = Result<Vec<StoredInventory>, MetaError>> + Send;
+
+    /// Replaces the findings of re-matched images and appends the changes to the outbox, in
+    /// one transaction, so the outbox holds exactly the changes the stored findings went
+    /// through. Returns the events with their ids.
+    fn record_rematch(
+        &self,
+        updates: &[FindingsUpdate],
+        events: &[NewChangeEvent],
+        now_ms: i64,
+    ) -> impl Future<Output = Result<Vec<ChangeEvent>, MetaError>> + Send;
+
+    /// Up to `limit` outbox events with ids above `after`, oldest first.
+    fn change_events(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<ChangeEvent>, MetaError>> + Send;
 }

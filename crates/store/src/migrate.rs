@@ -35,6 +35,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "access",
         sql: include_str!("../migrations/sqlite/0004_access.sql"),
     },
+    Migration {
+        version: 5,
+        name: "monitoring",
+        sql: include_str!("../migrations/sqlite/0005_monitoring.sql"),
+    },
 ];
 
 /// Applies the migrations `pool` has not seen yet.

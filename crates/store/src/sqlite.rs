@@ -10,6 +10,7 @@ mod access;
 mod catalogue;
 mod gc;
 mod manifests;
+mod monitoring;
 mod uploads;
 
 use std::path::Path;
@@ -28,6 +29,10 @@ use crate::catalogue::{Counted, OffsetPage, RepositorySummary, TagDetail};
 use crate::meta::{
     BlobRecord, BlobUse, ManifestNode, MetaError, MetaStore, NewManifest, Page, ReferenceProblem,
     StoredManifest, UploadSession,
+};
+use crate::monitoring::{
+    AdvisoryRecord, AdvisorySource, ChangeEvent, FindingsUpdate, NewAdvisoryRecord, NewChangeEvent,
+    NewInventory, StoredInventory,
 };
 
 /// How long a writer waits for another to finish before giving up; SQLite has one writer at a
@@ -435,6 +440,48 @@ impl MetaStore for SqliteMetaStore {
 
     async fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, MetaError> {
         access::audit_log(&self.pool, filter).await
+    }
+
+    async fn replace_advisories(
+        &self,
+        source: &str,
+        records: &[NewAdvisoryRecord],
+        imported_ms: i64,
+    ) -> Result<(), MetaError> {
+        monitoring::replace_advisories(&self.pool, source, records, imported_ms).await
+    }
+
+    async fn advisory_records(&self) -> Result<Vec<AdvisoryRecord>, MetaError> {
+        monitoring::advisory_records(&self.pool).await
+    }
+
+    async fn advisory_sources(&self) -> Result<Vec<AdvisorySource>, MetaError> {
+        monitoring::advisory_sources(&self.pool).await
+    }
+
+    async fn put_inventory(
+        &self,
+        inventory: &NewInventory,
+        scanned_ms: i64,
+    ) -> Result<(), MetaError> {
+        monitoring::put_inventory(&self.pool, inventory, scanned_ms).await
+    }
+
+    async fn inventories(&self) -> Result<Vec<StoredInventory>, MetaError> {
+        monitoring::inventories(&self.pool).await
+    }
+
+    async fn record_rematch(
+        &self,
+        updates: &[FindingsUpdate],
+        events: &[NewChangeEvent],
+        now_ms: i64,
+    ) -> Result<Vec<ChangeEvent>, MetaError> {
+        monitoring::record_rematch(&self.pool, updates, events, now_ms).await
+    }
+
+    async fn change_events(&self, after: i64, limit: u32) -> Result<Vec<ChangeEvent>, MetaError> {
+        monitoring::change_events(&self.pool, after, limit).await
     }
 }
 

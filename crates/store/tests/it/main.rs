@@ -7,6 +7,7 @@ mod catalogue_suite;
 mod crash;
 mod gc;
 mod meta_suite;
+mod monitoring_suite;
 mod verify;
 
 use std::path::{Path, PathBuf};

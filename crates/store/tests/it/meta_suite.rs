@@ -26,6 +26,7 @@ pub async fn run(harness: &impl Harness) {
     upload_offsets_compare_and_set(&store).await;
     super::catalogue_suite::run(&store).await;
     super::access_suite::run(&store).await;
+    super::monitoring_suite::run(&store).await;
     drop(store);
     uploads_survive_reopening(harness).await;
 }

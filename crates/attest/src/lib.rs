@@ -9,6 +9,8 @@
 //! - [`predicate`]: the kinds `hallmark attest --type` wraps (SLSA provenance, SPDX, CycloneDX).
 //! - [`cosign`]: cosign's simple-signing payload, its legacy `.sig` tag, and the Sigstore
 //!   bundle v0.3, so `cosign verify --key` accepts what Hallmark signs.
+//! - [`attach`]: where all of it lives in a registry: BuildKit's attestation manifests in the
+//!   image index, OCI 1.1 referrers, and cosign's `.sig` tag, as manifests and blobs to push.
 //! - [`policy`] and [`verify`]: a Notation-style trust policy scoped by repository, and a
 //!   verification that records every check and fails with a typed reason.
 //!
@@ -17,6 +19,7 @@
 
 #![deny(missing_docs)]
 
+pub mod attach;
 pub mod cosign;
 mod cosign_key;
 pub mod dsse;

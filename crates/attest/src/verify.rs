@@ -21,8 +21,22 @@ pub struct Target<'a> {
     pub repository: &'a str,
     /// The manifest (or index) digest.
     pub digest: &'a oci::Digest,
-    /// The repository's trust tier.
-    pub tier: oci::TrustTier,
+    /// Whether the digest is an index or one image.
+    pub kind: TargetKind,
+    /// The repository's trust tier, when the registry says (Hallmark's does; others have
+    /// none).
+    pub tier: Option<oci::TrustTier>,
+}
+
+/// What a target digest names, which decides what is expected of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TargetKind {
+    /// A single image manifest, built for one platform: it is signed and carries provenance.
+    Image,
+    /// An index over platform images: it is signed, while provenance belongs to each platform
+    /// image, so a policy's provenance rules are not asked of the index itself.
+    Index,
 }
 
 /// Signed material found for the target.
@@ -43,6 +57,10 @@ pub enum Failure {
     /// No signature of the digest was found.
     #[error("not signed: no signature for this digest")]
     NotSigned,
+    /// Signed attestations travelled with the image but its signature did not: the image was
+    /// copied without its signature tag and referrers.
+    #[error("signature not mirrored: attestations signed by a trusted key are here but no image signature is; copy the sha256-<hex>.sig tag and the signature referrers along with the image")]
+    SignatureNotMirrored,
     /// The signing key is not in the key set.
     #[error("untrusted key: {key_id} is not in the trusted keys")]
     UntrustedKey {
@@ -85,6 +103,14 @@ pub enum Failure {
         /// What the provenance says.
         found: String,
     },
+    /// The policy requires a tier and the registry does not say the repository's.
+    #[error(
+        "tier unknown: the policy requires {required} and this registry does not publish tiers"
+    )]
+    TierUnknown {
+        /// The policy's minimum.
+        required: oci::TrustTier,
+    },
     /// The repository's tier is less trusted than the policy accepts.
     #[error("tier below policy: {actual} is below {required}")]
     TierBelowPolicy {
@@ -100,12 +126,14 @@ impl Failure {
     pub fn reason(&self) -> &'static str {
         match self {
             Failure::NotSigned => "not-signed",
+            Failure::SignatureNotMirrored => "signature-not-mirrored",
             Failure::UntrustedKey { .. } => "untrusted-key",
             Failure::KeyExpired { .. } => "key-expired",
             Failure::KeyDistrusted { .. } => "key-distrusted",
             Failure::SignatureInvalid { .. } => "signature-invalid",
             Failure::ClaimMismatch { .. } => "claim-mismatch",
             Failure::ProvenanceMismatch { .. } => "provenance-mismatch",
+            Failure::TierUnknown { .. } => "tier-unknown",
             Failure::TierBelowPolicy { .. } => "tier-below-policy",
         }
     }
@@ -466,8 +494,13 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// Whether this target must carry provenance the policy checks.
+    fn expects_provenance(&self) -> bool {
+        self.policy.requires_provenance() && self.target.kind == TargetKind::Image
+    }
+
     fn provenance(&mut self, about: &str, provenance: &Provenance) {
-        if !self.policy.requires_provenance() {
+        if !self.expects_provenance() {
             return;
         }
         self.provenance_checked = true;
@@ -511,9 +544,14 @@ impl<'a> Run<'a> {
 
     fn finish(mut self) -> Report {
         if !self.signed {
-            self.record("image", Category::Authenticity, Err(Failure::NotSigned));
+            let failure = if self.report.attestations.is_empty() {
+                Failure::NotSigned
+            } else {
+                Failure::SignatureNotMirrored
+            };
+            self.record("image", Category::Authenticity, Err(failure));
         }
-        if self.policy.requires_provenance() && !self.provenance_checked {
+        if self.expects_provenance() && !self.provenance_checked {
             self.record(
                 "image",
                 Category::Provenance,
@@ -525,12 +563,11 @@ impl<'a> Run<'a> {
             );
         }
         if let Some(required) = self.policy.minimum_tier {
-            let actual = self.target.tier;
             // Tiers order from most trusted (official) down.
-            let result = if actual <= required {
-                Ok(format!("tier {actual} meets {required}"))
-            } else {
-                Err(Failure::TierBelowPolicy { required, actual })
+            let result = match self.target.tier {
+                Some(actual) if actual <= required => Ok(format!("tier {actual} meets {required}")),
+                Some(actual) => Err(Failure::TierBelowPolicy { required, actual }),
+                None => Err(Failure::TierUnknown { required }),
             };
             self.record("image", Category::Tier, result);
         }

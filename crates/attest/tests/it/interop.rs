@@ -3,7 +3,7 @@
 
 use attest::dsse::Envelope;
 use attest::keyset::KeySet;
-use attest::verify::{verify, Evidence, Target};
+use attest::verify::{verify, Evidence, Target, TargetKind};
 use attest::PublicKey;
 
 use crate::fixture::{at, digest_of};
@@ -32,7 +32,8 @@ fn envelopes_from_openssl_verify_and_keep_their_bytes() {
     let target = Target {
         repository: "library/hello",
         digest: &digest,
-        tier: oci::TrustTier::Official,
+        kind: TargetKind::Image,
+        tier: Some(oci::TrustTier::Official),
     };
     let evidence = [Evidence::Attestation(envelope)];
     let report = verify(

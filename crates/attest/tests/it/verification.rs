@@ -4,7 +4,7 @@
 use attest::cosign::{Bundle, SimpleSigning};
 use attest::dsse::Envelope;
 use attest::policy::{Category, PolicySet};
-use attest::verify::{verify, Evidence, Outcome, Report, Target};
+use attest::verify::{verify, Evidence, Outcome, Report, Target, TargetKind};
 use attest::PrivateKey;
 use oci::TrustTier;
 
@@ -29,7 +29,7 @@ struct Case {
     key_lines: &'static str,
     /// The policy file (replacing `strict` with the level under test, when there is one).
     policy: String,
-    tier: TrustTier,
+    tier: Option<TrustTier>,
     expected: &'static str,
 }
 
@@ -43,7 +43,7 @@ fn case(
         evidence,
         key_lines: "",
         policy: STRICT.to_owned(),
-        tier: TrustTier::Official,
+        tier: Some(TrustTier::Official),
         expected,
     }
 }
@@ -69,6 +69,7 @@ fn run(case: &Case) -> Report {
     let target = Target {
         repository: REPOSITORY,
         digest: &signed.digest,
+        kind: TargetKind::Image,
         tier: case.tier,
     };
     verify(
@@ -98,9 +99,9 @@ fn each_change_is_rejected_with_its_own_reason() {
         case("correctly signed and attested", Signed::evidence, "ok"),
         case("nothing found", |_| vec![], "not-signed"),
         case(
-            "only an attestation, no signature",
+            "only an attestation, no signature: copied without it",
             |s| vec![Evidence::Attestation(s.provenance_envelope())],
-            "not-signed",
+            "signature-not-mirrored",
         ),
         case(
             "tampered simple-signing payload",
@@ -164,14 +165,14 @@ fn each_change_is_rejected_with_its_own_reason() {
             "claim-mismatch",
         ),
         case(
-            "provenance in a bundle counts as an attestation, not a signature",
+            "provenance in a bundle counts as an attestation, not a signature (so the signature is missing here)",
             |s| {
                 vec![Evidence::Bundle(Bundle::wrap(
                     s.provenance_envelope(),
                     &s.key,
                 ))]
             },
-            "not-signed",
+            "signature-not-mirrored",
         ),
         case(
             "signed with the wrong key",
@@ -238,8 +239,17 @@ fn each_change_is_rejected_with_its_own_reason() {
             "provenance-mismatch",
         ),
         Case {
-            tier: TrustTier::Community,
+            tier: Some(TrustTier::Community),
             ..case("tier below policy", Signed::evidence, "tier-below-policy")
+        },
+        Case {
+            tier: None,
+            ..case("a registry without tiers", Signed::evidence, "tier-unknown")
+        },
+        Case {
+            tier: None,
+            policy: STRICT.replace("minimum-tier = \"official\"", ""),
+            ..case("no tier needed, none known", Signed::evidence, "ok")
         },
         Case {
             policy: STRICT.replace("strict", "permissive"),
@@ -252,7 +262,7 @@ fn each_change_is_rejected_with_its_own_reason() {
         },
         Case {
             policy: STRICT.replace("strict", "audit"),
-            tier: TrustTier::Community,
+            tier: Some(TrustTier::Community),
             ..case(
                 "audit records an unsigned community image",
                 |_| vec![],
@@ -269,7 +279,7 @@ fn each_change_is_rejected_with_its_own_reason() {
         },
         Case {
             policy: STRICT.replace("library/*", "acme/*"),
-            tier: TrustTier::Community,
+            tier: Some(TrustTier::Community),
             ..case(
                 "no policy in scope: signatures only",
                 |s| vec![s.simple_signing()],

@@ -19,6 +19,9 @@
 //! PEP 440, semver, Maven), parsed once at import. OS packages match only their own
 //! distribution's advisories, by source package and release; see [`matching`].
 //!
+//! A [`report::Report`] holds the findings and inventories of a scan and writes them as a
+//! table, JSON, SARIF 2.1.0, SPDX 2.3 or CycloneDX 1.6 ([`report`]).
+//!
 //! The crate is synchronous and does no network I/O: importers and layer walkers read any
 //! [`std::io::Read`], and malformed input is reported, never a panic.
 
@@ -33,6 +36,7 @@ pub mod image;
 pub mod import;
 pub mod inventory;
 pub mod matching;
+pub mod report;
 pub mod version;
 
 pub use advisory::{Advisory, Affected, Source, Status};
@@ -43,4 +47,5 @@ pub use image::{LayerError, Limits};
 pub use import::{import_path, Format, ImportError, ImportReport, Problem, RecordError};
 pub use inventory::{InstalledPackage, Inventory, LayerRef};
 pub use matching::{AdvisoryDb, Finding, Matches, Package};
+pub use report::{Report, ReportOptions};
 pub use version::{Scheme, Version, VersionError};

@@ -10,7 +10,10 @@
 
 #![deny(missing_docs)]
 
+pub mod archive;
+pub mod docker;
 pub mod engine;
 pub mod identity;
 pub mod native;
+pub mod publish;
 pub mod source;

@@ -1,6 +1,7 @@
 //! Integration tests of the `build` crate against real git repositories in temporary folders,
 //! reached through `file://` URLs so that no test needs the network.
 
+mod docker_engine;
 mod fixture;
 mod git_cache;
 mod graph;

@@ -10,13 +10,13 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 
 use oci::{Architecture, Digest, ImageReference};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::identity::BuildIdentity;
 use crate::native::NativeError;
 
 /// Which engine builds an entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum EngineKind {
     /// Hallmark's own reproducible builder for `FROM scratch` + `ADD`/`COPY` Dockerfiles.
@@ -42,7 +42,7 @@ impl fmt::Display for EngineKind {
 }
 
 /// One FROM of the Dockerfile, pinned to the exact image it must build on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PinnedParent {
     /// The image as the Dockerfile names it (normalised).
     pub image: ImageReference,

@@ -69,6 +69,7 @@ pub struct IdentityInputs {
     /// The engine that builds it.
     pub engine: EngineKind,
     /// The architecture built for.
+    #[serde(deserialize_with = "deserialize_architecture")]
     pub arch: Architecture,
     /// The parents, in FROM order.
     pub parents: Vec<ParentInput>,
@@ -110,6 +111,14 @@ impl IdentityInputs {
     }
 }
 
+/// Reads an architecture by its name (`oci` gives architectures no `Deserialize`).
+pub(crate) fn deserialize_architecture<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Architecture, D::Error> {
+    let name = String::deserialize(deserializer)?;
+    name.parse().map_err(serde::de::Error::custom)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,8 +149,10 @@ mod tests {
             |i| i.engine = EngineKind::Docker,
             |i| i.arch = Architecture::Arm64v8,
             |i| {
-                i.parents[0].pin =
-                    ParentPin::Build(BuildIdentity(Digest::of(DigestAlgorithm::Sha256, b"debian")))
+                i.parents[0].pin = ParentPin::Build(BuildIdentity(Digest::of(
+                    DigestAlgorithm::Sha256,
+                    b"debian",
+                )))
             },
             |i| i.parents.clear(),
         ];

@@ -11,6 +11,7 @@
 #![deny(missing_docs)]
 
 pub mod archive;
+pub mod clock;
 pub mod docker;
 pub mod engine;
 pub mod identity;

@@ -103,7 +103,9 @@ impl Inventory {
         let owned: HashSet<&str> = view
             .values()
             .flat_map(|s| match s.record {
-                FileRecord::Owned(paths) => paths.as_slice(),
+                FileRecord::Owned(paths) | FileRecord::OwningPackages { owned: paths, .. } => {
+                    paths.as_slice()
+                }
                 _ => &[],
             })
             .map(String::as_str)
@@ -112,13 +114,11 @@ impl Inventory {
         for (path, slot) in &view {
             let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
             match slot.record {
-                // A language package that a dpkg package installed is that package's
-                // business: reporting it again as PyPI or npm would match upstream ranges
+                // A language package that a dpkg or rpm package installed is that package's
+                // business: reporting it again as PyPI, npm, Go… would match upstream ranges
                 // against a distribution's backported fixes.
                 FileRecord::Packages(found)
-                    if found
-                        .iter()
-                        .any(|f| matches!(f.kind, PackageKind::Python | PackageKind::Npm))
+                    if found.iter().any(|f| f.kind.is_language())
                         && (owned.contains(path) || owned.contains(dir)) =>
                 {
                     continue
@@ -152,7 +152,11 @@ impl Inventory {
 
 fn packages_of(record: &FileRecord) -> &[Found] {
     match record {
-        FileRecord::Packages(found) | FileRecord::Lockfile(found) => found,
+        FileRecord::Packages(found)
+        | FileRecord::Lockfile(found)
+        | FileRecord::OwningPackages {
+            packages: found, ..
+        } => found,
         _ => &[],
     }
 }
@@ -217,8 +221,15 @@ fn installed(found: &Found, os: Option<&OsRelease>, layer: usize, path: &str) ->
             Some(Ecosystem::Alpine) => (Ecosystem::Alpine, os.and_then(OsRelease::release)),
             _ => (Ecosystem::Alpine, None),
         },
+        PackageKind::Rpm => match os_ecosystem {
+            Some(Ecosystem::RedHat) => (Ecosystem::RedHat, os.and_then(OsRelease::release)),
+            _ => (Ecosystem::RedHat, None),
+        },
         PackageKind::Python => (Ecosystem::PyPI, None),
         PackageKind::Npm => (Ecosystem::Npm, None),
+        PackageKind::Go => (Ecosystem::Go, None),
+        PackageKind::Cargo => (Ecosystem::CratesIo, None),
+        PackageKind::Maven => (Ecosystem::Maven, None),
     };
     InstalledPackage {
         package: Package {

@@ -2,16 +2,24 @@
 //! say ([`analyze_file`]). Each parser reads bytes and returns what it found; none of them
 //! touches a filesystem, so a layer is analysed from a tar stream alone.
 //!
-//! The analyzers: `os-release` ([`os_release`]), dpkg ([`dpkg`]), apk ([`apk`]), Python
-//! ([`python`]) and npm ([`npm`]). A change to what any of them reports must bump
+//! The analyzers: `os-release` ([`os_release`]), dpkg ([`dpkg`]), apk ([`apk`]), rpm's SQLite
+//! database ([`rpm`]), Python ([`python`]), npm ([`npm`]), Java archives ([`java`]), and
+//! executables ([`binary`]: Go build info, cargo-auditable's dependency list). A change to what any of them reports must bump
 //! [`ANALYZER_VERSION`], because cached layer analyses are keyed by it.
 
 pub mod apk;
+pub mod binary;
+pub mod cargo_auditable;
 pub mod dpkg;
+pub mod elf;
+pub mod go_buildinfo;
+pub mod java;
 pub mod npm;
 pub mod os_release;
 mod purl;
 pub mod python;
+pub mod rpm;
+pub mod sqlite;
 
 use serde::{Deserialize, Serialize};
 
@@ -19,7 +27,7 @@ pub use os_release::OsRelease;
 pub use purl::purl;
 
 /// The version of everything the analyzers report; part of every layer-cache key.
-pub const ANALYZER_VERSION: u32 = 1;
+pub const ANALYZER_VERSION: u32 = 2;
 
 /// A kind of metadata file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,6 +46,13 @@ pub enum FileKind {
     NpmPackage,
     /// An application's `package-lock.json`, outside any `node_modules`.
     NpmLockfile,
+    /// rpm's SQLite database, `rpmdb.sqlite`.
+    RpmDb,
+    /// A Java archive: `*.jar`, `*.war`, `*.ear` (and Jenkins' `*.hpi`, `*.jpi`).
+    JavaArchive,
+    /// Any other regular file: an executable may embed its packages (Go, cargo-auditable).
+    /// Only files that start with ELF's magic are read further, see [`binary`].
+    Binary,
 }
 
 /// The kind of metadata at a normalised path (relative, no leading `/`), or `None` for a file
@@ -61,6 +76,8 @@ pub fn wanted(path: &str) -> Option<FileKind> {
         (_, "package-lock.json") if !path.split('/').any(|s| s == "node_modules") => {
             FileKind::NpmLockfile
         }
+        ("var/lib/rpm" | "usr/lib/sysimage/rpm", "rpmdb.sqlite") => FileKind::RpmDb,
+        (_, f) if java::is_archive_name(f) => FileKind::JavaArchive,
         _ => return None,
     })
 }
@@ -88,6 +105,22 @@ pub enum PackageKind {
     Python,
     /// An npm package.
     Npm,
+    /// An rpm package (Red Hat, Fedora, SUSE and their relatives).
+    Rpm,
+    /// A Go module compiled into a binary (the Go toolchain itself is `stdlib`).
+    Go,
+    /// A Rust crate compiled into a binary, as cargo-auditable records it.
+    Cargo,
+    /// A Java artifact in a Maven repository's terms (`groupId:artifactId`).
+    Maven,
+}
+
+impl PackageKind {
+    /// Whether packages of this kind come from a language's registry. Such a package inside a
+    /// file that an OS package installed is that OS package's business.
+    pub fn is_language(self) -> bool {
+        !matches!(self, PackageKind::Deb | PackageKind::Apk | PackageKind::Rpm)
+    }
 }
 
 /// A package as a metadata file describes it.
@@ -119,23 +152,47 @@ pub enum FileRecord {
     Lockfile(Vec<Found>),
     /// Paths a dpkg package owns.
     Owned(Vec<String>),
+    /// A package database that also lists the paths its packages own (rpm).
+    OwningPackages {
+        /// The installed packages.
+        packages: Vec<Found>,
+        /// Every path any of them owns, normalised like layer paths.
+        owned: Vec<String>,
+    },
     /// A symlink or hard link at a wanted path, to this normalised target (resolved once the
     /// layers are merged, inside the image only).
     Link(String),
 }
 
-/// Parses one wanted file. `None` when the file says nothing usable (the caller records the
-/// problem); parsers never panic on any bytes.
-pub fn analyze_file(kind: FileKind, data: &[u8]) -> Option<FileRecord> {
+/// Parses one wanted file; an error says why the file is not usable (the caller records it as
+/// a problem). Parsers never panic on any bytes. `max_file` bounds what an archive may unpack
+/// into memory (nested Java archives). [`FileKind::Binary`] is read from the stream by
+/// [`binary::read_binary`] instead.
+pub fn analyze_file(kind: FileKind, data: &[u8], max_file: u64) -> Result<FileRecord, String> {
     let text = || String::from_utf8_lossy(data);
-    Some(match kind {
+    let unusable = || format!("not usable {kind:?} metadata");
+    Ok(match kind {
         FileKind::OsRelease => FileRecord::OsRelease(OsRelease::parse(&text())),
         FileKind::DpkgStatus => FileRecord::Packages(dpkg::parse_status(&text())),
         FileKind::DpkgFileList => FileRecord::Owned(dpkg::parse_file_list(&text())),
         FileKind::ApkInstalled => FileRecord::Packages(apk::parse_installed(&text())),
-        FileKind::PythonMetadata => FileRecord::Packages(vec![python::parse_metadata(&text())?]),
-        FileKind::NpmPackage => FileRecord::Packages(vec![npm::parse_package_json(data)?]),
-        FileKind::NpmLockfile => FileRecord::Lockfile(npm::parse_lockfile(data)?),
+        FileKind::PythonMetadata => {
+            FileRecord::Packages(vec![python::parse_metadata(&text()).ok_or_else(unusable)?])
+        }
+        FileKind::NpmPackage => {
+            FileRecord::Packages(vec![npm::parse_package_json(data).ok_or_else(unusable)?])
+        }
+        FileKind::NpmLockfile => {
+            FileRecord::Lockfile(npm::parse_lockfile(data).ok_or_else(unusable)?)
+        }
+        FileKind::RpmDb => {
+            let (packages, owned) = rpm::parse_rpmdb(data).map_err(|e| e.to_string())?;
+            FileRecord::OwningPackages { packages, owned }
+        }
+        FileKind::JavaArchive => {
+            FileRecord::Packages(java::parse_archive(data, max_file).map_err(|e| e.to_string())?)
+        }
+        FileKind::Binary => return Err("executables are read from the stream".to_owned()),
     })
 }
 

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::tar::{EntryKind, TarReader};
 use super::{LayerError, Limits};
+use crate::analyzer::binary::read_binary;
 use crate::analyzer::{analyze_file, wanted, FileKind, FileRecord};
 
 /// What one layer holds, as far as the analyzers are concerned.
@@ -114,7 +115,8 @@ impl Collector {
     }
 
     /// Normalises an entry path and records it if it is a whiteout; returns the path and the
-    /// kind of metadata if an analyzer wants the entry.
+    /// kind of metadata an analyzer wants from it ([`FileKind::Binary`] for every other file,
+    /// since any executable may embed its packages).
     pub(crate) fn classify(&mut self, raw: &str) -> Result<Option<(String, FileKind)>, LayerError> {
         let Some(path) = normalize(raw)? else {
             return Ok(None);
@@ -129,7 +131,8 @@ impl Collector {
             }
             return Ok(None);
         }
-        Ok(wanted(&path).map(|kind| (path, kind)))
+        let kind = wanted(&path).unwrap_or(FileKind::Binary);
+        Ok(Some((path, kind)))
     }
 
     /// Reads and analyses a wanted entry; `data` is read only for a regular file.
@@ -142,6 +145,9 @@ impl Collector {
         link: Option<&str>,
         data: &mut dyn Read,
     ) -> Result<(), LayerError> {
+        if kind == FileKind::Binary {
+            return self.record_binary(path, entry, size, data);
+        }
         let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
         let record = match (entry, link) {
             (EntryKind::File, _) if size > self.max_file => {
@@ -157,12 +163,17 @@ impl Collector {
                 data.take(self.max_file + 1)
                     .read_to_end(&mut bytes)
                     .map_err(LayerError::from_io)?;
-                match analyze_file(kind, &bytes).filter(|_| bytes.len() as u64 <= self.max_file) {
-                    Some(record) => record,
-                    None => {
-                        self.out
-                            .problems
-                            .push(format!("{path}: not usable {kind:?} metadata"));
+                if bytes.len() as u64 > self.max_file {
+                    let limit = self.max_file;
+                    self.out
+                        .problems
+                        .push(format!("{path}: grew past the limit of {limit} while read"));
+                    return Ok(());
+                }
+                match analyze_file(kind, &bytes, self.max_file) {
+                    Ok(record) => record,
+                    Err(why) => {
+                        self.out.problems.push(format!("{path}: {why}"));
                         return Ok(());
                     }
                 }
@@ -177,6 +188,29 @@ impl Collector {
             }
         };
         self.out.files.insert(path, record);
+        Ok(())
+    }
+
+    /// Reads a regular file that may be an executable with embedded packages. Links and
+    /// other entries at such paths are not recorded: nothing follows them to a binary.
+    fn record_binary(
+        &mut self,
+        path: String,
+        entry: EntryKind,
+        size: u64,
+        data: &mut dyn Read,
+    ) -> Result<(), LayerError> {
+        if entry != EntryKind::File {
+            return Ok(());
+        }
+        let embedded = read_binary(data, size, self.max_file).map_err(LayerError::from_io)?;
+        let problems = embedded.problems.iter().map(|why| format!("{path}: {why}"));
+        self.out.problems.extend(problems);
+        if !embedded.packages.is_empty() {
+            self.out
+                .files
+                .insert(path, FileRecord::Packages(embedded.packages));
+        }
         Ok(())
     }
 }

@@ -11,6 +11,7 @@ mod images;
 mod layers;
 mod malformed;
 mod real_data;
+mod rpmdb;
 
 use std::path::PathBuf;
 

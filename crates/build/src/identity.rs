@@ -49,7 +49,8 @@ pub enum ParentPin {
 /// One FROM as an identity input.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ParentInput {
-    /// The image as the Dockerfile names it, normalised (`docker.io/library/debian:12`).
+    /// The image as the Dockerfile names it, normalised and printed as the docker CLI does
+    /// (`debian:12` for `docker.io/library/debian:12`).
     pub image: String,
     /// What it resolved to.
     pub pin: ParentPin,

@@ -16,5 +16,8 @@ pub mod docker;
 pub mod engine;
 pub mod identity;
 pub mod native;
+pub mod plan;
 pub mod publish;
+pub mod records;
+pub mod run;
 pub mod source;

@@ -96,6 +96,19 @@ pub enum SourceError {
     },
 }
 
+/// What one build's source is, as git names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceSnapshot {
+    /// The full commit id.
+    pub commit: String,
+    /// The tree id of `Directory` at the commit: exactly the build context's content.
+    pub tree: String,
+    /// The blob id of `Directory/File`.
+    pub dockerfile: String,
+    /// The commit time, seconds since the Unix epoch: the build's SOURCE_DATE_EPOCH.
+    pub commit_time: i64,
+}
+
 /// A fetch about to start, for progress reports.
 #[derive(Debug, Clone, Copy)]
 pub struct FetchNotice<'a> {
@@ -231,6 +244,91 @@ impl GitCache {
         String::from_utf8(output.stdout).map_err(|_| SourceError::NotText { commit, path })
     }
 
+    /// What a build of the source is made of: the commit, the tree of its Directory, the
+    /// Dockerfile's blob and the commit time. Fetches the commit first if need be.
+    pub fn snapshot(&self, source: &BuildSource<'_>) -> Result<SourceSnapshot, SourceError> {
+        let commit = self.ensure_commit(source)?;
+        let directory = clean_path(source.directory.split('/'));
+        let file = source_path(source);
+        let missing = |path: String| SourceError::FileMissing {
+            url: source.git_repo.to_owned(),
+            commit: commit.clone(),
+            path,
+        };
+        let tree = self
+            .object_id(&format!("{commit}:{directory}"), "tree")?
+            .ok_or_else(|| missing(format!("{directory}/ (a folder)")))?;
+        let dockerfile = self
+            .object_id(&format!("{commit}:{file}"), "blob")?
+            .ok_or_else(|| missing(file.clone()))?;
+        let time = self.git_ok(["show", "-s", "--format=%ct", commit.as_str()])?;
+        let commit_time = String::from_utf8_lossy(&time.stdout)
+            .trim()
+            .parse()
+            .map_err(|_| SourceError::Git {
+                command: format!("show -s --format=%ct {commit}"),
+                dir: self.dir.clone(),
+                stderr: "the commit time is not a number".into(),
+            })?;
+        Ok(SourceSnapshot {
+            commit,
+            tree,
+            dockerfile,
+            commit_time,
+        })
+    }
+
+    /// Writes the tree `snapshot.tree` (the build context) into the empty or missing folder
+    /// `dest`, as git checks files out (modes 0644/0755, symbolic links as links).
+    pub fn export_context(&self, tree: &str, dest: &Path) -> Result<(), SourceError> {
+        std::fs::create_dir_all(dest).map_err(|source| SourceError::CacheDir {
+            path: dest.to_path_buf(),
+            source,
+        })?;
+        let index = dest.with_extension("git-index");
+        let with_index = |args: &[&str]| -> Result<(), SourceError> {
+            let output = Command::new("git")
+                .arg("-C")
+                .arg(&self.dir)
+                .arg("--work-tree")
+                .arg(dest)
+                .args(args)
+                .env("GIT_INDEX_FILE", &index)
+                .env("GIT_TERMINAL_PROMPT", "0")
+                .output()
+                .map_err(SourceError::GitNotFound)?;
+            match output.status.success() {
+                true => Ok(()),
+                false => Err(SourceError::Git {
+                    command: args.join(" "),
+                    dir: self.dir.clone(),
+                    stderr: stderr_text(&output),
+                }),
+            }
+        };
+        let result = with_index(&["read-tree", tree])
+            .and_then(|()| with_index(&["checkout-index", "--all", "--force"]));
+        let _ = std::fs::remove_file(&index);
+        result
+    }
+
+    /// The id of the git object `revision` names, if it exists and is of type `kind`.
+    fn object_id(&self, revision: &str, kind: &str) -> Result<Option<String>, SourceError> {
+        let output = self.git([
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            "--end-of-options",
+            revision,
+        ])?;
+        let id = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+        if !output.status.success() {
+            return Ok(None);
+        }
+        let found = self.git(["cat-file", "-t", id.as_str()])?;
+        Ok((String::from_utf8_lossy(&found.stdout).trim() == kind).then_some(id))
+    }
+
     /// The full id of `commit` if the cache has it.
     fn find_commit(&self, commit: &str) -> Result<Option<String>, SourceError> {
         let revision = format!("{commit}^{{commit}}");
@@ -354,7 +452,11 @@ impl FromsResolver for GitCache {
 
 /// `Directory/File` as a path inside the commit's tree, without `.` or empty components.
 fn source_path(source: &BuildSource<'_>) -> String {
-    let components = source.directory.split('/').chain(source.file.split('/'));
+    clean_path(source.directory.split('/').chain(source.file.split('/')))
+}
+
+/// Path components joined without `.` or empty ones (`""` for the root).
+fn clean_path<'a>(components: impl Iterator<Item = &'a str>) -> String {
     let kept: Vec<&str> = components.filter(|c| !c.is_empty() && *c != ".").collect();
     kept.join("/")
 }

@@ -5,3 +5,4 @@ mod docker_engine;
 mod fixture;
 mod git_cache;
 mod graph;
+mod plan;

@@ -3,6 +3,7 @@
 //! the tests (layers, OCI layouts, docker archives, folders) scanned into inventories.
 
 mod archives;
+mod binaries;
 mod bookworm;
 mod debian12;
 mod differential;

@@ -6,7 +6,9 @@ use std::fmt;
 use crate::version::Scheme;
 
 /// A package ecosystem the matcher understands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Ecosystem {
     /// Debian packages (`Debian:12`), matched by source package.
     Debian,

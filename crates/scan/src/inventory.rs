@@ -16,7 +16,7 @@ use crate::image::LayerAnalysis;
 use crate::matching::{AdvisoryDb, Matches, Package};
 
 /// A layer as the inventory names it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LayerRef {
     /// The layer's digest (the blob's, or the diff id), when the source has one.
     pub digest: Option<String>,
@@ -25,7 +25,7 @@ pub struct LayerRef {
 }
 
 /// A package in an image.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct InstalledPackage {
     /// The package in the matcher's terms (ecosystem, release, source package).
     pub package: Package,
@@ -41,8 +41,9 @@ pub struct InstalledPackage {
     pub path: String,
 }
 
-/// Everything found in one image (one platform of a multi-platform image).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Everything found in one image (one platform of a multi-platform image). It serialises as
+/// stored for monitoring (see the `monitor` crate).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Inventory {
     /// The distribution, if the image has an os-release.
     pub os: Option<OsRelease>,

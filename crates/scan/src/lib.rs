@@ -30,6 +30,7 @@
 pub mod advisory;
 pub mod analyzer;
 pub mod cache;
+pub mod changes;
 pub mod cvss;
 pub mod ecosystem;
 pub mod image;
@@ -40,7 +41,7 @@ pub mod report;
 pub mod version;
 
 pub use advisory::{Advisory, Affected, Source, Status};
-pub use cache::{LayerCache, MemoryCache};
+pub use cache::{DiskCache, LayerCache, MemoryCache};
 pub use cvss::Severity;
 pub use ecosystem::Ecosystem;
 pub use image::{LayerError, Limits};

@@ -18,7 +18,7 @@ use crate::ecosystem::Ecosystem;
 use crate::version::{Version, VersionError};
 
 /// An installed package, as an analyzer reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Package {
     /// The ecosystem.
     pub ecosystem: Ecosystem,
@@ -31,6 +31,20 @@ pub struct Package {
     /// For OS packages, the source package (dpkg `Source:`, apk origin) and its version when
     /// it differs from the binary's (binNMUs: `1.2-3+b1` built from `1.2-3`).
     pub source: Option<(String, Option<String>)>,
+}
+
+impl Package {
+    /// The name and version advisories speak of: for OS packages the source package and its
+    /// version (distributions publish advisories per source package), else the package's own.
+    pub fn advisory_name_and_version(&self) -> (&str, &str) {
+        match (&self.source, self.ecosystem.is_os()) {
+            (Some((source, source_version)), true) => (
+                source.as_str(),
+                source_version.as_deref().unwrap_or(&self.version),
+            ),
+            _ => (self.name.as_str(), self.version.as_str()),
+        }
+    }
 }
 
 /// One advisory that affects one installed package.
@@ -147,13 +161,7 @@ impl AdvisoryDb {
         findings: &mut Vec<Finding<'db>>,
     ) -> Result<(), VersionError> {
         let ecosystem = package.ecosystem;
-        let (name, version_text) = match (&package.source, ecosystem.is_os()) {
-            (Some((source, source_version)), true) => (
-                source.as_str(),
-                source_version.as_deref().unwrap_or(&package.version),
-            ),
-            _ => (package.name.as_str(), package.version.as_str()),
-        };
+        let (name, version_text) = package.advisory_name_and_version();
         let release = if ecosystem.is_os() {
             // An OS package without a release cannot be matched safely against any release.
             match &package.release {

@@ -7,15 +7,21 @@
 //! (GitHub's `database_specific.severity`, Debian's `ecosystem_specific.urgency`). RustSec
 //! marks unmaintained or unsound crates in `database_specific.informational`, kept so that
 //! callers can show them apart from vulnerabilities.
+//!
+//! [`to_osv`] writes any advisory back as an OSV record, so advisories from every importer can
+//! be stored in one form and read back by [`import`] unchanged. What OSV has no field for goes
+//! in `database_specific`: the importer that first read the record (`source`), the severity
+//! label and the CVSS score when no vector is kept, and per package the distribution's status
+//! (`fixed`, `unfixed`, `no-dsa`, `wont-fix`, `not-affected`) and severity.
 
 use std::collections::BTreeMap;
 use std::io::Read;
 
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{json, Map, Value};
 
 use super::{one_line, read_document, ImportReport, RecordError};
-use crate::advisory::{Advisory, Affected, Bound, Event, Range, Source};
+use crate::advisory::{Advisory, Affected, Bound, Event, Range, Source, Status};
 use crate::cvss::{self, Severity};
 use crate::ecosystem::Ecosystem;
 use crate::version::Version;
@@ -109,7 +115,13 @@ fn label(object: &Option<Value>, key: &str) -> Option<Severity> {
 
 fn convert(file: &str, record: Record, report: &mut ImportReport) -> Advisory {
     let id = record.id;
-    let cvss_score = cvss_v3(record.severity.as_deref().unwrap_or_default());
+    let cvss_score = cvss_v3(record.severity.as_deref().unwrap_or_default()).or_else(|| {
+        record
+            .database_specific
+            .as_ref()?
+            .get("cvss_score")?
+            .as_f64()
+    });
     let severity = cvss_score
         .map(Severity::from_score)
         .or_else(|| label(&record.database_specific, "severity"))
@@ -177,7 +189,11 @@ fn convert(file: &str, record: Record, report: &mut ImportReport) -> Advisory {
             ranges,
             versions,
             unparsed_versions,
-            status: None,
+            status: entry
+                .database_specific
+                .as_ref()
+                .and_then(|d| d.get("status"))
+                .and_then(|s| Status::deserialize(s).ok()),
             severity,
         });
     }
@@ -194,8 +210,97 @@ fn convert(file: &str, record: Record, report: &mut ImportReport) -> Advisory {
         cvss_score,
         withdrawn: record.withdrawn,
         informational,
-        source: Source::Osv,
+        source: stored_source(&record.database_specific),
         affected,
+    }
+}
+
+/// The importer [`to_osv`] recorded; [`Source::Osv`] for every record from elsewhere.
+fn stored_source(database_specific: &Option<Value>) -> Source {
+    match database_specific
+        .as_ref()
+        .and_then(|d| d.get("source"))
+        .and_then(Value::as_str)
+    {
+        Some("debian-tracker") => Source::DebianTracker,
+        Some("alpine-secdb") => Source::AlpineSecdb,
+        _ => Source::Osv,
+    }
+}
+
+/// `advisory` as an OSV 1.6 record whose `modified` is `modified` (RFC 3339); [`import`] reads
+/// it back as the same advisory.
+pub fn to_osv(advisory: &Advisory, modified: &str) -> Value {
+    let mut record = json!({
+        "schema_version": "1.6.0",
+        "id": advisory.id,
+        "modified": modified,
+        "aliases": advisory.aliases,
+        "summary": advisory.summary,
+        "affected": advisory.affected.iter().map(|a| affected_to_osv(a, advisory)).collect::<Vec<_>>(),
+    });
+    if let Some(withdrawn) = &advisory.withdrawn {
+        record["withdrawn"] = json!(withdrawn);
+    }
+    let mut specific = Map::new();
+    match advisory.source {
+        Source::Osv => {}
+        Source::DebianTracker => _ = specific.insert("source".into(), json!("debian-tracker")),
+        Source::AlpineSecdb => _ = specific.insert("source".into(), json!("alpine-secdb")),
+    }
+    if advisory.severity != Severity::Unknown {
+        specific.insert("severity".into(), json!(advisory.severity.to_string()));
+    }
+    if let Some(score) = advisory.cvss_score {
+        specific.insert("cvss_score".into(), json!(score));
+    }
+    if !specific.is_empty() {
+        record["database_specific"] = Value::Object(specific);
+    }
+    record
+}
+
+fn affected_to_osv(affected: &Affected, advisory: &Advisory) -> Value {
+    let ecosystem = match &affected.release {
+        Some(release) => format!("{}:{release}", affected.ecosystem.osv_name()),
+        None => affected.ecosystem.osv_name().to_owned(),
+    };
+    let ranges: Vec<Value> = affected
+        .ranges
+        .iter()
+        .map(|r| json!({"type": "ECOSYSTEM", "events": r.events().iter().map(event_to_osv).collect::<Vec<_>>()}))
+        .collect();
+    let versions: Vec<String> = affected
+        .versions
+        .iter()
+        .map(ToString::to_string)
+        .chain(affected.unparsed_versions.iter().cloned())
+        .collect();
+    let mut specific = Map::new();
+    if let Some(status) = affected.status {
+        specific.insert("status".into(), json!(status));
+    }
+    if let Some(severity) = affected.severity {
+        specific.insert("severity".into(), json!(severity.to_string()));
+    }
+    if let Some(word) = &advisory.informational {
+        specific.insert("informational".into(), json!(word));
+    }
+    json!({
+        "package": {"ecosystem": ecosystem, "name": affected.name},
+        "ranges": ranges,
+        "versions": versions,
+        "database_specific": specific,
+    })
+}
+
+fn event_to_osv(event: &Event) -> Value {
+    match event {
+        Event::Introduced(Bound::Zero) => json!({"introduced": "0"}),
+        Event::Introduced(Bound::At(v)) => json!({"introduced": v.to_string()}),
+        Event::Fixed(v) => json!({"fixed": v.to_string()}),
+        Event::LastAffected(v) => json!({"last_affected": v.to_string()}),
+        Event::Limit(v) => json!({"limit": v.to_string()}),
     }
 }
 
@@ -283,6 +388,35 @@ mod tests {
             assert!(problem.to_string().contains(expect), "{problem}");
             assert!(problem.to_string().starts_with(name), "{problem}");
         }
+    }
+
+    /// Every advisory of the real data, from each importer, written with [`to_osv`] and read
+    /// back, is the advisory it was.
+    #[test]
+    fn stored_form_reads_back_unchanged() {
+        use crate::import::{import_path, Format};
+        let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/testdata/advisories");
+        let mut count = 0;
+        for (format, dir) in [
+            (Format::Osv, "pypi/vulns/jinja2"),
+            (Format::Osv, "npm"),
+            (Format::Osv, "rust-crates/crates"),
+            (Format::AlpineSecdb, "alpine-secdb/v3.11"),
+            (Format::DebianTracker, "debian-tracker-json/debian.json"),
+        ] {
+            let mut originals = Vec::new();
+            import_path(format, &data.join(dir), &mut |a| originals.push(a)).unwrap();
+            assert!(!originals.is_empty(), "{dir}");
+            for original in originals {
+                let text = to_osv(&original, "2026-11-23T00:00:00Z").to_string();
+                let (back, report) = run("stored.json", &text);
+                assert!(report.problems.is_empty(), "{:?}", report.problems);
+                assert_eq!(format!("{:?}", back[0]), format!("{original:?}"));
+                count += 1;
+            }
+        }
+        assert!(count > 1000, "{count}");
     }
 
     #[test]

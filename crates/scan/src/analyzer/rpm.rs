@@ -247,3 +247,173 @@ fn split_source_rpm(file: &str) -> Option<(String, String)> {
     let (name, version) = name_version.rsplit_once('-')?;
     (!name.is_empty()).then(|| (name.to_owned(), format!("{version}-{release}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyzer::sqlite::tests::Builder;
+
+    enum Data<'a> {
+        Str(&'a str),
+        Strs(&'a [&'a str]),
+        Ints(&'a [u32]),
+    }
+
+    /// A header blob of `(tag, data)` entries.
+    fn header(entries: &[(u32, Data<'_>)]) -> Vec<u8> {
+        let mut index = Vec::new();
+        let mut store = Vec::new();
+        for (tag, data) in entries {
+            let (kind, count) = match data {
+                Data::Str(s) => {
+                    store.extend_from_slice(s.as_bytes());
+                    store.push(0);
+                    (TYPE_STRING, 1)
+                }
+                Data::Strs(list) => {
+                    for s in *list {
+                        store.extend_from_slice(s.as_bytes());
+                        store.push(0);
+                    }
+                    (TYPE_STRING_ARRAY, list.len())
+                }
+                Data::Ints(ints) => {
+                    for i in *ints {
+                        store.extend_from_slice(&i.to_be_bytes());
+                    }
+                    (TYPE_INT32, ints.len())
+                }
+            };
+            let size = match data {
+                Data::Str(s) => s.len() + 1,
+                Data::Strs(list) => list.iter().map(|s| s.len() + 1).sum(),
+                Data::Ints(ints) => 4 * ints.len(),
+            };
+            let offset = store.len() - size;
+            for word in [*tag, kind, offset as u32, count as u32] {
+                index.extend_from_slice(&word.to_be_bytes());
+            }
+        }
+        let mut blob = Vec::new();
+        blob.extend_from_slice(&(entries.len() as u32).to_be_bytes());
+        blob.extend_from_slice(&(store.len() as u32).to_be_bytes());
+        blob.extend(index);
+        blob.extend(store);
+        blob
+    }
+
+    fn openssl() -> Vec<u8> {
+        header(&[
+            (TAG_NAME, Data::Str("openssl-libs")),
+            (TAG_VERSION, Data::Str("3.0.7")),
+            (TAG_RELEASE, Data::Str("27.el9")),
+            (TAG_EPOCH, Data::Ints(&[1])),
+            (TAG_ARCH, Data::Str("x86_64")),
+            (TAG_LICENSE, Data::Str("Apache-2.0")),
+            (TAG_SOURCERPM, Data::Str("openssl-3.0.7-27.el9.src.rpm")),
+            (TAG_DIRNAMES, Data::Strs(&["/usr/lib64/", "/etc/pki/tls/"])),
+            (
+                TAG_BASENAMES,
+                Data::Strs(&["libssl.so.3", "openssl.cnf", "ct_log_list.cnf"]),
+            ),
+            (TAG_DIRINDEXES, Data::Ints(&[0, 1, 1])),
+        ])
+    }
+
+    #[test]
+    fn header_fields() {
+        let blob = openssl();
+        let header = Header::parse(&blob).unwrap();
+        let found = header.package().unwrap().unwrap();
+        assert_eq!(
+            (
+                found.name.as_str(),
+                found.version.as_str(),
+                found.arch.as_deref()
+            ),
+            ("openssl-libs", "1:3.0.7-27.el9", Some("x86_64"))
+        );
+        assert_eq!(
+            found.source,
+            Some(("openssl".into(), Some("1:3.0.7-27.el9".into())))
+        );
+        assert_eq!(found.licenses, ["Apache-2.0"]);
+        assert_eq!(
+            header.files(),
+            [
+                "usr/lib64/libssl.so.3",
+                "etc/pki/tls/openssl.cnf",
+                "etc/pki/tls/ct_log_list.cnf"
+            ]
+        );
+        let key = header_of_key();
+        assert_eq!(Header::parse(&key).unwrap().package(), Ok(None));
+    }
+
+    fn header_of_key() -> Vec<u8> {
+        header(&[
+            (TAG_NAME, Data::Str("gpg-pubkey")),
+            (TAG_VERSION, Data::Str("fd431d51")),
+            (TAG_RELEASE, Data::Str("4ae0493b")),
+        ])
+    }
+
+    #[test]
+    fn hostile_headers() {
+        let good = openssl();
+        let edit = |at: usize, word: u32| {
+            let mut bad = good.clone();
+            bad[at..at + 4].copy_from_slice(&word.to_be_bytes());
+            bad
+        };
+        let package = |blob: &[u8]| Header::parse(blob).and_then(|h| h.package());
+        assert_eq!(package(&good[..6]).unwrap_err(), "too short");
+        assert!(package(&edit(0, 0x10000)).is_err(), "entry count");
+        assert!(package(&edit(4, 0x1000_0000)).is_err(), "store size");
+        assert!(package(&edit(4, 100_000)).is_err(), "store past the blob");
+        assert!(package(&edit(8 + 8, 1 << 30)).is_err(), "name offset");
+        assert!(
+            package(&edit(8 + 4, TYPE_INT32)).is_err(),
+            "name of another type"
+        );
+        // The DIRNAMES entry (the 8th) claims more strings than the store has bytes.
+        let bad = edit(8 + 16 * 7 + 12, u32::MAX);
+        assert!(Header::parse(&bad).unwrap().files().is_empty());
+        let bad = edit(8 + 16 * 3 + 12, u32::MAX);
+        assert!(package(&bad).is_err(), "epoch integers past the store");
+        let mut unterminated = header(&[(TAG_NAME, Data::Str("abc"))]);
+        *unterminated.last_mut().unwrap() = b'x';
+        assert_eq!(package(&unterminated).unwrap_err(), "unterminated string");
+        assert_eq!(split_source_rpm("bad.rpm"), None);
+        assert_eq!(split_source_rpm("-1-2.src.rpm"), None);
+    }
+
+    #[test]
+    fn databases() {
+        let (good, key) = (openssl(), header_of_key());
+        let mut builder = Builder::new();
+        let leaf = builder.leaf(&[(1, &good[..]), (2, &key[..]), (3, b"junk")]);
+        let (packages, owned) = parse_rpmdb(&builder.finish("Packages", leaf)).unwrap();
+        assert_eq!(
+            packages.len(),
+            1,
+            "the key is no package, the junk is skipped"
+        );
+        assert_eq!(owned.len(), 3);
+        let mut builder = Builder::new();
+        let leaf = builder.leaf(&[(7, b"junk")]);
+        assert_eq!(
+            parse_rpmdb(&builder.finish("Packages", leaf)),
+            Err(RpmError::Header {
+                row: 7,
+                what: "too short"
+            })
+        );
+        let mut builder = Builder::new();
+        let leaf = builder.leaf(&[]);
+        assert!(matches!(
+            parse_rpmdb(&builder.finish("Other", leaf)),
+            Err(RpmError::Sqlite(SqliteError::NoTable(_)))
+        ));
+    }
+}

@@ -293,3 +293,314 @@ fn be16(data: &[u8], at: usize) -> Option<u16> {
 fn be32(data: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_be_bytes(data.get(at..at + 4)?.try_into().ok()?))
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    const PAGE: usize = 512;
+
+    /// A SQLite varint.
+    fn put_varint(mut n: u64, out: &mut Vec<u8>) {
+        let mut groups = vec![(n & 0x7f) as u8];
+        n >>= 7;
+        while n > 0 {
+            groups.push((n & 0x7f) as u8 | 0x80);
+            n >>= 7;
+        }
+        out.extend(groups.iter().rev());
+    }
+
+    /// A test value: SQLite stores each with its own serial type.
+    #[derive(Clone, Copy)]
+    enum V<'a> {
+        Null,
+        Byte(u8),
+        Text(&'a [u8]),
+        Blob(&'a [u8]),
+    }
+
+    fn record_of(values: &[V<'_>]) -> Vec<u8> {
+        let mut types = Vec::new();
+        let mut body = Vec::new();
+        for value in values {
+            match *value {
+                V::Null => put_varint(0, &mut types),
+                V::Byte(n) => {
+                    put_varint(1, &mut types);
+                    body.push(n);
+                }
+                V::Text(text) => {
+                    put_varint(13 + 2 * text.len() as u64, &mut types);
+                    body.extend_from_slice(text);
+                }
+                V::Blob(blob) => {
+                    put_varint(12 + 2 * blob.len() as u64, &mut types);
+                    body.extend_from_slice(blob);
+                }
+            }
+        }
+        // The header's own size counts itself; test headers stay under 128 bytes.
+        let mut out = vec![types.len() as u8 + 1];
+        out.extend(types);
+        out.extend(body);
+        out
+    }
+
+    /// A database file built page by page; page 1 (header and schema) is written last.
+    pub(crate) struct Builder {
+        pages: Vec<Vec<u8>>,
+    }
+
+    impl Builder {
+        pub(crate) fn new() -> Builder {
+            Builder {
+                pages: vec![Vec::new()],
+            }
+        }
+
+        /// Appends a leaf page of `(rowid, blob)` rows, each blob in the second column as
+        /// rpm's `Packages` table has it; returns its page number.
+        pub(crate) fn leaf(&mut self, rows: &[(u64, &[u8])]) -> u32 {
+            let cells: Vec<(u64, Vec<u8>)> = rows
+                .iter()
+                .map(|(id, blob)| (*id, record_of(&[V::Null, V::Blob(blob)])))
+                .collect();
+            let number = self.pages.len() as u32 + 1;
+            let mut overflow = Vec::new();
+            let mut page = leaf(&cells, 0, &mut overflow);
+            // Overflow pages follow the leaf, chained in order (one spilling row per leaf).
+            let first = number + 1;
+            let count = overflow.len() as u32;
+            if count > 0 {
+                let at = page.windows(4).rposition(|w| w == b"OVFL").unwrap();
+                page[at..at + 4].copy_from_slice(&first.to_be_bytes());
+            }
+            self.pages.push(page);
+            for (i, mut chunk) in (0u32..).zip(overflow) {
+                let next = if i + 1 < count { first + i + 1 } else { 0 };
+                chunk[..4].copy_from_slice(&next.to_be_bytes());
+                self.pages.push(chunk);
+            }
+            number
+        }
+
+        /// Appends an interior page over `children` (the last one is the right-most).
+        pub(crate) fn interior(&mut self, children: &[u32]) -> u32 {
+            let mut page = vec![0u8; PAGE];
+            let (last, rest) = children.split_last().unwrap();
+            page[0] = INTERIOR_TABLE;
+            page[3..5].copy_from_slice(&(rest.len() as u16).to_be_bytes());
+            page[8..12].copy_from_slice(&last.to_be_bytes());
+            let mut end = PAGE;
+            for (i, child) in rest.iter().enumerate() {
+                end -= 5;
+                page[end..end + 4].copy_from_slice(&child.to_be_bytes());
+                page[end + 4] = i as u8;
+                page[12 + 2 * i..14 + 2 * i].copy_from_slice(&(end as u16).to_be_bytes());
+            }
+            self.pages.push(page);
+            self.pages.len() as u32
+        }
+
+        /// The file, its schema naming `table` rooted at page `root`.
+        pub(crate) fn finish(mut self, table: &str, root: u32) -> Vec<u8> {
+            let sql = format!("CREATE TABLE '{table}' (hnum INTEGER PRIMARY KEY, blob BLOB)");
+            let name = V::Text(table.as_bytes());
+            let schema = [
+                V::Text(b"table"),
+                name,
+                name,
+                V::Byte(root as u8),
+                V::Text(sql.as_bytes()),
+            ];
+            let mut page = leaf(&[(1, record_of(&schema))], 100, &mut Vec::new());
+            page[..16].copy_from_slice(HEADER_STRING);
+            page[16..18].copy_from_slice(&(PAGE as u16).to_be_bytes());
+            page[56..60].copy_from_slice(&1u32.to_be_bytes());
+            self.pages[0] = page;
+            self.pages.concat()
+        }
+    }
+
+    /// A leaf table page with its header at `header`; payloads too large for the page leave
+    /// their tail in `overflow` pages (next-page numbers patched by the caller).
+    fn leaf(cells: &[(u64, Vec<u8>)], header: usize, overflow: &mut Vec<Vec<u8>>) -> Vec<u8> {
+        let mut page = vec![0u8; PAGE];
+        page[header] = LEAF_TABLE;
+        page[header + 3..header + 5].copy_from_slice(&(cells.len() as u16).to_be_bytes());
+        let mut end = PAGE;
+        for (i, (rowid, payload)) in cells.iter().enumerate() {
+            // SQLite's spill rule, written out independently of the reader's.
+            let (max, min) = (PAGE - 35, (PAGE - 12) * 32 / 255 - 23);
+            let local = if payload.len() <= max {
+                payload.len()
+            } else {
+                let k = min + (payload.len() - min) % (PAGE - 4);
+                if k <= max {
+                    k
+                } else {
+                    min
+                }
+            };
+            let mut cell = Vec::new();
+            put_varint(payload.len() as u64, &mut cell);
+            put_varint(*rowid, &mut cell);
+            cell.extend_from_slice(&payload[..local]);
+            if local < payload.len() {
+                cell.extend_from_slice(b"OVFL");
+                for chunk in payload[local..].chunks(PAGE - 4) {
+                    let mut page = vec![0u8; PAGE];
+                    page[4..4 + chunk.len()].copy_from_slice(chunk);
+                    overflow.push(page);
+                }
+            }
+            end -= cell.len();
+            page[end..end + cell.len()].copy_from_slice(&cell);
+            let pointer = header + 8 + 2 * i;
+            page[pointer..pointer + 2].copy_from_slice(&(end as u16).to_be_bytes());
+        }
+        page
+    }
+
+    fn rows(data: &[u8]) -> Result<Vec<(i64, usize)>, SqliteError> {
+        let db = Database::open(data)?;
+        let mut out = Vec::new();
+        db.walk_table(db.table_root("Packages")?, &mut |id, values| {
+            if let [Value::Null, Value::Blob(b)] = values {
+                out.push((id, b.len()));
+            }
+        })?;
+        Ok(out)
+    }
+
+    /// Two leaves under an interior root, one row spilling over two overflow pages.
+    pub(crate) fn sample() -> Vec<u8> {
+        let mut builder = Builder::new();
+        let small = builder.leaf(&[(1, &[7u8; 30][..]), (2, &[8u8; 40][..])]);
+        let big = builder.leaf(&[(3, &[9u8; 1000][..])]);
+        let root = builder.interior(&[small, big]);
+        builder.finish("Packages", root)
+    }
+
+    #[test]
+    fn rows_through_interior_and_overflow_pages() {
+        let data = sample();
+        assert_eq!(rows(&data).unwrap(), [(1, 30), (2, 40), (3, 1000)]);
+        let db = Database::open(&data).unwrap();
+        assert_eq!(db.table_root("packages"), Ok(6));
+        assert_eq!(
+            db.table_root("Nope"),
+            Err(SqliteError::NoTable("Nope".into()))
+        );
+        // An overflow page is no b-tree page.
+        let overflow = db.walk_table(4, &mut |_, _| {});
+        assert!(matches!(
+            overflow,
+            Err(SqliteError::Corrupt { page: 4, .. })
+        ));
+    }
+
+    #[test]
+    fn hostile_files() {
+        let good = sample();
+        let with = |edit: &dyn Fn(&mut Vec<u8>)| {
+            let mut bad = good.clone();
+            edit(&mut bad);
+            rows(&bad)
+        };
+        let root_page = |bad: &mut Vec<u8>| (bad.len() / PAGE - 1) * PAGE;
+        for (what, result) in [
+            ("not sqlite", rows(b"SQLite format 2\0")),
+            ("short", rows(&good[..99])),
+            (
+                "page size",
+                with(&|b| b[16..18].copy_from_slice(&1000u16.to_be_bytes())),
+            ),
+            ("reserved", with(&|b| b[20] = 100)),
+            ("utf-16", with(&|b| b[59] = 2)),
+            (
+                "cycle",
+                with(&|b| {
+                    let at = root_page(b);
+                    let me = (b.len() / PAGE) as u32;
+                    b[at + 8..at + 12].copy_from_slice(&me.to_be_bytes());
+                }),
+            ),
+            (
+                "outside",
+                with(&|b| {
+                    let at = root_page(b);
+                    b[at + 8..at + 12].copy_from_slice(&999u32.to_be_bytes());
+                }),
+            ),
+            (
+                "page zero",
+                with(&|b| {
+                    let at = root_page(b);
+                    b[at + 8..at + 12].copy_from_slice(&0u32.to_be_bytes());
+                }),
+            ),
+            (
+                "kind",
+                with(&|b| {
+                    let at = root_page(b);
+                    b[at] = 0x0a;
+                }),
+            ),
+            (
+                "cell pointer",
+                with(&|b| {
+                    let at = root_page(b);
+                    b[at + 12..at + 14].copy_from_slice(&4u16.to_be_bytes());
+                }),
+            ),
+            ("truncated", rows(&good[..good.len() - PAGE])),
+            (
+                "overflow loop",
+                with(&|b| {
+                    // Pages 4 and 5 are the overflow chain: the first points at itself.
+                    b[3 * PAGE..3 * PAGE + 4].copy_from_slice(&4u32.to_be_bytes());
+                }),
+            ),
+        ] {
+            assert!(result.is_err(), "{what}: {result:?}");
+        }
+    }
+
+    #[test]
+    fn varints_and_records() {
+        for (bytes, expected) in [
+            (&[0x00][..], Some((0, 1))),
+            (&[0x7f], Some((0x7f, 1))),
+            (&[0x81, 0x00], Some((0x80, 2))),
+            (&[0xff; 9], Some((u64::MAX, 9))),
+            (&[0x81], None),
+            (&[], None),
+        ] {
+            assert_eq!(varint(bytes), expected, "{bytes:?}");
+        }
+        // Integers of every width, sign-extended; a float; constants 0 and 1.
+        let payload = [
+            9, 1, 2, 4, 6, 7, 8, 9, 15, // header: 9 bytes
+            0xff, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0, 0, 0, 0, 0, 0, 0, 5, 0x3f, 0xf0, 0, 0, 0,
+            0, 0, 0, b'a',
+        ];
+        assert_eq!(
+            record(&payload).unwrap(),
+            [
+                Value::Integer(-1),
+                Value::Integer(256),
+                Value::Integer(-2147483648),
+                Value::Integer(5),
+                Value::Real(1.0),
+                Value::Integer(0),
+                Value::Integer(1),
+                Value::Text(b"a"),
+            ]
+        );
+        assert_eq!(record(&payload[..20]), None, "body cut short");
+        assert_eq!(record(&[2, 10]), None, "reserved serial type");
+        assert_eq!(record(&[200]), None, "header past the payload");
+    }
+}

@@ -260,3 +260,38 @@ fn debian_maven_jars_name_their_coordinates() {
         assert!(confirmed.contains(&known), "{known} in {confirmed:?}");
     }
 }
+
+/// A zip of `(name, content)` entries.
+fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, data) in entries {
+        let options = zip::write::SimpleFileOptions::default();
+        writer.start_file(*name, options).unwrap();
+        writer.write_all(data).unwrap();
+    }
+    writer.finish().unwrap().into_inner()
+}
+
+#[test]
+fn war_with_an_old_nested_jar_matches_maven_advisories() {
+    let handlebars = zip_of(&[(
+        "META-INF/maven/org.webjars.npm/handlebars/pom.properties",
+        b"groupId=org.webjars.npm\nartifactId=handlebars\nversion=4.7.6\n",
+    )]);
+    let war = zip_of(&[
+        ("META-INF/MANIFEST.MF", b"Manifest-Version: 1.0\r\n\r\n"),
+        ("WEB-INF/lib/handlebars-4.7.6.jar", &handlebars),
+    ]);
+    let tar = layer(&[Item::File("srv/app.war", &war)]);
+    let inventory = inventory(&analyze(&tar, &Limits::default()));
+    assert_eq!(
+        purls(&inventory),
+        ["pkg:maven/org.webjars.npm/handlebars@4.7.6"]
+    );
+    let (db, _) = load(Format::Osv, &testdata("npm"));
+    assert_eq!(
+        findings(&inventory, &db),
+        ["org.webjars.npm:handlebars GHSA-f2jv-r9rf-7988"]
+    );
+}

@@ -171,7 +171,7 @@ fn gzip_fast(data: &[u8]) -> Vec<u8> {
     encoder.finish().unwrap()
 }
 
-fn advisories() -> AdvisoryDb {
+pub fn advisories() -> AdvisoryDb {
     let mut db = AdvisoryDb::new();
     let mut report = scan::ImportReport::default();
     let debian12 = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/debian12");
@@ -186,16 +186,15 @@ fn advisories() -> AdvisoryDb {
     db
 }
 
-#[test]
-#[ignore = "needs debootstrap, pip and npm"]
-fn bookworm_minbase_with_pip_and_npm_layers() {
+/// Writes the image (the minbase root filesystem, the pip layer and the npm layer) as an OCI
+/// layout in `layout`, tagged `e2e`, building the parts first if they are not cached.
+pub fn write_layout(layout: &Path) {
     let (rootfs, pip, npm) = (rootfs(), pip_layer(), npm_layer());
-    let layout = tempfile::tempdir().unwrap();
     let base = tar_of(&rootfs);
     let python = tar_of(&pip);
     let node = tar_of(&npm);
     let manifest = fixtures::image(
-        layout.path(),
+        layout,
         "amd64",
         &[
             (
@@ -215,7 +214,15 @@ fn bookworm_minbase_with_pip_and_npm_layers() {
             ),
         ],
     );
-    fixtures::index(layout.path(), vec![manifest], "e2e");
+    fixtures::index(layout, vec![manifest], "e2e");
+}
+
+#[test]
+#[ignore = "needs debootstrap, pip and npm"]
+fn bookworm_minbase_with_pip_and_npm_layers() {
+    let (rootfs, npm) = (rootfs(), npm_layer());
+    let layout = tempfile::tempdir().unwrap();
+    write_layout(layout.path());
     let source = ImageSource::parse(&format!("oci:{}:e2e", layout.path().display())).unwrap();
     let images = scan(&source, &ScanOptions::default(), &MemoryCache::new()).unwrap();
     let inventory = &images[0].inventory;

@@ -12,6 +12,7 @@ mod images;
 mod layers;
 mod malformed;
 mod real_data;
+mod reports;
 mod rpmdb;
 
 use std::path::PathBuf;

@@ -260,6 +260,12 @@ mod tests {
             ("package-lock.json", Some(NpmLockfile)),
             ("app/node_modules/qs/package-lock.json", None),
             ("app/node_modules/.package-lock.json", None),
+            ("var/lib/rpm/rpmdb.sqlite", Some(RpmDb)),
+            ("usr/lib/sysimage/rpm/rpmdb.sqlite", Some(RpmDb)),
+            ("var/lib/rpm/rpmdb.sqlite-wal", None),
+            ("opt/app/lib/guava-31.1-jre.jar", Some(JavaArchive)),
+            ("usr/local/tomcat/webapps/ROOT.war", Some(JavaArchive)),
+            ("opt/app/lib/guava.jar.sha1", None),
         ] {
             assert_eq!(wanted(path), kind, "{path}");
         }

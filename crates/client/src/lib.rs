@@ -1,0 +1,81 @@
+//! A blocking client for the OCI Distribution API (and the Docker Registry v2 API it grew
+//! from), so Hallmark can pull, push, tag and find referrers on its own registry or any other.
+//!
+//! It authenticates the way docker does: anonymously first; on a `401` it reads the
+//! `WWW-Authenticate` challenge, fetches a bearer token from the realm (with Basic credentials,
+//! or a refresh token `docker login` stored) or sends Basic credentials, caches what it earned
+//! per scope and retries. Credentials come from [`ClientOptions::creds`] or the docker config
+//! file's `auths`.
+//!
+//! Everything fetched is checked against its digest before the caller sees it as whole: blobs
+//! and manifests fetched by digest hash to that digest, manifests fetched by tag to the
+//! `Docker-Content-Digest` the registry announced, and a mismatch is an error, never data.
+//! Loopback registries are spoken to over plain HTTP, others over HTTPS unless
+//! [`ClientOptions::insecure`].
+//!
+//! ```no_run
+//! # fn main() -> Result<(), client::ClientError> {
+//! let client = client::Client::new(client::ClientOptions::default())?;
+//! let repo = client::Repository::parse("127.0.0.1:5000/library/debian")?;
+//! let manifest = client.manifest(&repo, "bookworm")?;
+//! println!("{} {}", manifest.digest, manifest.media_type);
+//! # Ok(())
+//! # }
+//! ```
+
+#![deny(missing_docs)]
+
+mod auth;
+mod blobs;
+mod error;
+pub mod header;
+mod manifests;
+mod reference;
+mod transport;
+
+use std::path::PathBuf;
+
+pub use auth::Credentials;
+pub use blobs::BlobReader;
+pub use error::ClientError;
+pub use manifests::{FetchedManifest, ManifestInfo};
+pub use reference::{ImageRef, Repository};
+
+/// How a [`Client`] authenticates and connects.
+#[derive(Debug, Clone, Default)]
+pub struct ClientOptions {
+    /// Credentials for every registry this client talks to (`--creds USER:PASS`); when
+    /// `None`, the docker config file's entry for the registry, if any.
+    pub creds: Option<Credentials>,
+    /// Plain HTTP to every registry (loopback registries always get plain HTTP).
+    pub insecure: bool,
+    /// The docker config file; `None` for `$DOCKER_CONFIG/config.json`, else
+    /// `~/.docker/config.json`.
+    pub docker_config: Option<PathBuf>,
+    /// How many tags to ask for per page of a listing; `None` lets the registry choose.
+    pub page_size: Option<u32>,
+}
+
+/// A registry client. It is `Send + Sync`; clones of the connection pool and token cache are
+/// not needed, share one client by reference.
+#[derive(Debug)]
+pub struct Client {
+    agent: ureq::Agent,
+    options: ClientOptions,
+    docker_config: auth::DockerConfig,
+    cache: auth::AuthCache,
+}
+
+impl Client {
+    /// A client with `options`; reads the docker config file now, so a broken one is reported
+    /// before any request.
+    pub fn new(options: ClientOptions) -> Result<Self, ClientError> {
+        let docker_config = auth::DockerConfig::load(options.docker_config.as_deref())?;
+        Ok(Self {
+            agent: transport::agent(),
+            options,
+            docker_config,
+            cache: auth::AuthCache::default(),
+        })
+    }
+}

@@ -15,6 +15,7 @@ pub mod clock;
 pub mod docker;
 pub mod engine;
 pub mod identity;
+pub mod logs;
 pub mod native;
 pub mod plan;
 pub mod publish;

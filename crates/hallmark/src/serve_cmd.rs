@@ -119,6 +119,7 @@ impl Settings {
                     .map_or(defaults.upload_ttl, Duration::from_secs),
                 automatic_mount: file.automatic_mount.unwrap_or(defaults.automatic_mount),
                 pull_count_interval: defaults.pull_count_interval,
+                build_logs: None,
             },
             auth: match args.auth.or(file.auth).unwrap_or(AuthMode::Token) {
                 AuthMode::None => None,
@@ -164,7 +165,12 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let (blobs, meta) = store::open_embedded(&settings.data)
         .await
         .with_context(|| format!("opening the data folder {}", settings.data.display()))?;
-    let mut registry = Registry::new(blobs, meta.clone(), settings.registry);
+    // Build logs live in the data folder, where `hallmark build --data` writes them.
+    let config = RegistryConfig {
+        build_logs: Some(settings.data.join(build::logs::BUILD_LOGS_DIR)),
+        ..settings.registry
+    };
+    let mut registry = Registry::new(blobs, meta.clone(), config);
     match settings.auth {
         Some(config) => {
             let key = signing_key(&meta).await?;

@@ -206,9 +206,11 @@ impl Need {
             }
             Route::Manifest(n, _) if method == Method::PUT => repository(n, &write),
             Route::Uploads(n) | Route::Upload(n, _) => repository(n, &write),
-            Route::Manifest(n, _) | Route::Blob(n, _) | Route::Tags(n) | Route::Referrers(n, _) => {
-                repository(n, &[Action::Pull])
-            }
+            Route::Manifest(n, _)
+            | Route::Blob(n, _)
+            | Route::Tags(n)
+            | Route::Referrers(n, _)
+            | Route::BuildLog(n, _) => repository(n, &[Action::Pull]),
         }
     }
 

@@ -55,6 +55,9 @@ pub struct RegistryConfig {
     pub automatic_mount: bool,
     /// How long pulls are counted in memory before they are added to the store in one write.
     pub pull_count_interval: Duration,
+    /// The folder of build logs (`<data>/build-logs`, written by `hallmark build`), served at
+    /// `/v2/<arch>/<repo>/builds/<tag>/log`; `None` serves none.
+    pub build_logs: Option<std::path::PathBuf>,
 }
 
 impl Default for RegistryConfig {
@@ -64,6 +67,7 @@ impl Default for RegistryConfig {
             upload_ttl: Duration::from_secs(24 * 60 * 60),
             automatic_mount: true,
             pull_count_interval: Duration::from_secs(5),
+            build_logs: None,
         }
     }
 }

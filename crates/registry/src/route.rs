@@ -39,6 +39,9 @@ pub enum Route {
     Tags(RepositoryName),
     /// `/v2/<name>/referrers/<digest>`.
     Referrers(RepositoryName, String),
+    /// `/v2/<arch>/<repo>/builds/<tag>/log`: the newest build log of a per-architecture tag
+    /// (Hallmark's own endpoint, authorised like a pull).
+    BuildLog(RepositoryName, String),
     /// `/v1/_ping`: what `docker search` asks before it searches.
     Ping,
     /// `/v1/search?q=&n=&page=`.
@@ -139,6 +142,9 @@ impl Route {
             [name @ .., "referrers", digest] => {
                 with_name(name, |n| Self::Referrers(n, (*digest).to_owned()))?
             }
+            [name @ .., "builds", tag, "log"] => {
+                with_name(name, |n| Self::BuildLog(n, (*tag).to_owned()))?
+            }
             _ => None,
         };
         match (route, segments.as_slice()) {
@@ -181,6 +187,7 @@ impl Route {
             Self::Uploads(_) | Self::Upload(..) => "upload",
             Self::Tags(_) => "tags",
             Self::Referrers(..) => "referrers",
+            Self::BuildLog(..) => "build_log",
             Self::Ping => "ping",
             Self::Search => "search",
             Self::HubNamespace(_) => "hub_namespace",
@@ -243,6 +250,10 @@ mod tests {
                 Some(Route::Blob(name("a"), "sha256:00".into())),
             ),
             ("/v2/a/tags/list", Some(Route::Tags(name("a")))),
+            (
+                "/v2/amd64/hello/builds/1.0/log",
+                Some(Route::BuildLog(name("amd64/hello"), "1.0".into())),
+            ),
             (
                 "/v2/a/referrers/d",
                 Some(Route::Referrers(name("a"), "d".into())),

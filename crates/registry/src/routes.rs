@@ -116,6 +116,7 @@ where
         (Method::DELETE, Route::Upload(n, id)) => r.cancel_upload(&n, &id).await,
         (Method::GET, Route::Tags(n)) => r.list_tags(&n, &query).await,
         (Method::GET, Route::Referrers(n, d)) => r.referrers(&n, &d, &query).await,
+        (Method::GET, Route::BuildLog(n, tag)) => r.build_log(&n, &tag).await,
         (Method::GET, Route::Ping) => ping(),
         (Method::GET, Route::Search) => r.search(&query).await,
         (Method::GET, Route::HubNamespace(ns)) => r.hub_namespace(&ns, &query, headers).await,

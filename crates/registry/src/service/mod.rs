@@ -3,6 +3,7 @@
 
 mod admin_api;
 mod blobs;
+mod build_log;
 mod hub;
 mod listing;
 mod manifests;

@@ -4,6 +4,7 @@
 mod admin_api;
 mod auth;
 mod blobs;
+mod build_logs;
 mod conformance;
 mod errors;
 mod listing;

@@ -98,13 +98,13 @@ impl Walk {
         if depth + 1 < MAX_DEPTH {
             for (index, name) in &names {
                 if is_archive_name(name) {
-                    let nested = self.read_entry(&mut zip, *index, u64::MAX)?;
                     let file_name = name.rsplit('/').next().unwrap_or(name);
                     // A corrupt nested archive does not hide its siblings nor the outer one;
                     // an exhausted budget ends the walk.
-                    if let Err(e @ JavaError::TooLarge { .. }) =
-                        self.archive(&nested, file_name, depth + 1)
-                    {
+                    let nested = self
+                        .read_entry(&mut zip, *index, u64::MAX)
+                        .and_then(|bytes| self.archive(&bytes, file_name, depth + 1));
+                    if let Err(e @ JavaError::TooLarge { .. }) = nested {
                         return Err(e);
                     }
                 }

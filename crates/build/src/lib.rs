@@ -19,6 +19,7 @@ pub mod logs;
 pub mod native;
 pub mod plan;
 pub mod publish;
+pub mod push;
 pub mod records;
 pub mod run;
 pub mod source;

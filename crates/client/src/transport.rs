@@ -143,28 +143,30 @@ impl Client {
         {
             return Ok(response);
         }
-        let challenges: Vec<Challenge> = response
-            .headers()
-            .get_all(http::header::WWW_AUTHENTICATE)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(Challenge::parse_all)
-            .collect();
-        let authorization = self.answer(&call, &challenges, response)?;
+        let challenges = challenges(&response);
+        let (secret, unavailable) = self.usable_secret(call.repository.registry())?;
+        // Credentials kept where this client cannot reach them explain a refusal better
+        // than the registry's own message does.
+        let refused =
+            |response| unavailable.unwrap_or_else(|| self.status_error(call.repository, response));
+        let Some(authorization) = self.answer(&call, &challenges, secret.as_ref())? else {
+            return Err(refused(response));
+        };
         let response = self.run(&mut call, Some(&authorization))?;
         if response.status() == http::StatusCode::UNAUTHORIZED {
-            return Err(self.status_error(call.repository, response));
+            return Err(refused(response));
         }
         Ok(response)
     }
 
-    /// The `Authorization` value that answers the registry's challenges, kept in the cache.
+    /// The `Authorization` value that answers the registry's challenges, kept in the cache;
+    /// `None` when no challenge is one this client can answer.
     fn answer(
         &self,
         call: &Call<'_>,
         challenges: &[Challenge],
-        response: Response<Body>,
-    ) -> Result<String, ClientError> {
+        secret: Option<&Secret>,
+    ) -> Result<Option<String>, ClientError> {
         let host = call.repository.api_host();
         if let Some(bearer) = challenges.iter().find(|c| c.scheme == "bearer") {
             let mut scopes = call.scopes.clone();
@@ -173,20 +175,19 @@ impl Client {
                     scopes.push(scope.to_owned());
                 }
             }
-            let (token, lifetime) = self.fetch_token(call.repository, bearer, &scopes)?;
+            let (token, lifetime) = self.fetch_token(call.repository, bearer, &scopes, secret)?;
             self.cache
                 .put_bearer(host, &call.scope_key(), &token, lifetime);
-            return Ok(format!("Bearer {token}"));
+            return Ok(Some(format!("Bearer {token}")));
         }
         let basic = challenges.iter().any(|c| c.scheme == "basic");
-        match self.secret(call.repository.registry())? {
+        match secret {
             Some(Secret::Password(credentials)) if basic => {
                 let header = credentials.basic_header();
                 self.cache.put_basic(host, header.clone());
-                Ok(header)
+                Ok(Some(header))
             }
-            // No challenge this client can answer: the 401 stands.
-            _ => Err(self.status_error(call.repository, response)),
+            _ => Ok(None),
         }
     }
 
@@ -197,6 +198,7 @@ impl Client {
         repository: &Repository,
         challenge: &Challenge,
         scopes: &[String],
+        secret: Option<&Secret>,
     ) -> Result<(String, Duration), ClientError> {
         let host = repository.api_host();
         let realm = challenge.param("realm").unwrap_or_default();
@@ -209,7 +211,6 @@ impl Client {
                 request: "a request".to_owned(),
                 detail: format!("its Bearer challenge names no usable realm ({realm:?})"),
             })?;
-        let secret = self.secret(repository.registry())?;
         let plain = realm.starts_with("http://");
         if secret.is_some() && plain && !self.options.insecure && !is_loopback(realm_host) {
             return Err(ClientError::InsecureRealm {
@@ -220,7 +221,7 @@ impl Client {
         if let Some(service) = challenge.param("service") {
             query.push(("service", service.to_owned()));
         }
-        let request = match &secret {
+        let request = match secret {
             Some(Secret::IdentityToken { token, .. }) => {
                 let mut form = query;
                 form.extend([
@@ -238,7 +239,7 @@ impl Client {
                 let separator = if realm.contains('?') { '&' } else { '?' };
                 let url = format!("{realm}{separator}{}", encode_pairs(&query));
                 let mut request = http::Request::get(url);
-                if let Some(Secret::Password(credentials)) = &secret {
+                if let Some(Secret::Password(credentials)) = secret {
                     request = request.header("authorization", credentials.basic_header());
                 }
                 request.body(String::new())
@@ -263,7 +264,7 @@ impl Client {
                 read_limited(response, MAX_ERROR_BODY, realm_host, &what).unwrap_or_default();
             return Err(ClientError::Unauthorized {
                 host: realm_host.to_owned(),
-                user: secret.as_ref().map(|s| s.username().to_owned()),
+                user: secret.map(|s| s.username().to_owned()),
                 message: message_of(&ErrorBody::parse(&body), status),
             });
         }
@@ -286,6 +287,19 @@ impl Client {
         match &self.options.creds {
             Some(credentials) => Ok(Some(Secret::Password(credentials.clone()))),
             None => self.docker_config.secret_for(registry),
+        }
+    }
+
+    /// The secret for `registry`; or none, with the reason, when it is kept by a credential
+    /// helper this client does not run, so that public pulls still work anonymously.
+    fn usable_secret(
+        &self,
+        registry: &str,
+    ) -> Result<(Option<Secret>, Option<ClientError>), ClientError> {
+        match self.secret(registry) {
+            Ok(secret) => Ok((secret, None)),
+            Err(helper @ ClientError::CredentialHelper { .. }) => Ok((None, Some(helper))),
+            Err(other) => Err(other),
         }
     }
 
@@ -341,25 +355,28 @@ impl Client {
     ) -> ClientError {
         let host = repository.api_host().to_owned();
         let status = response.status().as_u16();
+        // A token that is good but grants too little: the account may not do this.
+        let insufficient = challenges(&response)
+            .iter()
+            .any(|c| c.param("error") == Some("insufficient_scope"));
         let body = read_limited(response, MAX_ERROR_BODY, &host, "an error").unwrap_or_default();
         let error = ErrorBody::parse(&body);
         let message = message_of(&error, status);
-        let user = || {
-            self.secret(repository.registry())
-                .ok()
-                .flatten()
-                .map(|s| s.username().to_owned())
-        };
+        let user = self
+            .secret(repository.registry())
+            .ok()
+            .flatten()
+            .map(|s| s.username().to_owned());
         match status {
-            401 => ClientError::Unauthorized {
+            401 if !(insufficient && user.is_some()) => ClientError::Unauthorized {
                 host,
-                user: user(),
+                user,
                 message,
             },
-            403 => ClientError::Denied {
+            401 | 403 => ClientError::Denied {
                 host,
                 repository: repository.name().to_owned(),
-                user: user(),
+                user,
                 message,
             },
             _ => ClientError::Registry {
@@ -371,6 +388,17 @@ impl Client {
             },
         }
     }
+}
+
+/// The challenges of a response's `WWW-Authenticate` headers.
+fn challenges(response: &Response<Body>) -> Vec<Challenge> {
+    response
+        .headers()
+        .get_all(http::header::WWW_AUTHENTICATE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(Challenge::parse_all)
+        .collect()
 }
 
 /// The registry's message, or the status's meaning when it sent none.

@@ -226,13 +226,14 @@ pub struct ImageIndex {
 impl ImageIndex {
     /// The entries for `wanted`, in the index's order (an index may list several, such as an
     /// image and its attestation manifest; the first is the image by convention).
-    pub fn entries_for<'a>(
-        &'a self,
-        wanted: &'a crate::Platform,
-    ) -> impl Iterator<Item = &'a Descriptor> + 'a {
-        self.manifests
-            .iter()
-            .filter(|entry| entry.platform.as_ref().is_some_and(|p| p.satisfies(wanted)))
+    pub fn entries_for(&self, wanted: &crate::Platform) -> impl Iterator<Item = &Descriptor> {
+        let wanted = *wanted;
+        self.manifests.iter().filter(move |entry| {
+            entry
+                .platform
+                .as_ref()
+                .is_some_and(|p| p.satisfies(&wanted))
+        })
     }
 }
 

@@ -1,0 +1,194 @@
+//! Re-matching 1,000 stored inventories after an advisory import, through the SQLite store, as
+//! `hallmark db import` does it (goal: under 2 s).
+//!
+//! Run with `cargo bench -p monitor --bench rematch_stored`. The store holds the real advisory
+//! test data but npm and PyPI, and 1,000 inventories of 300 packages recorded with their
+//! findings against it; then npm and PyPI are imported and the timed part runs: loading every
+//! stored advisory, reading every stored inventory, matching, diffing, and writing the new
+//! findings and the outbox events. Inventories are synthetic but shaped like images: Debian,
+//! Alpine and language packages, a third of them named in some advisory; a fixed seed keeps
+//! every run the same.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use oci::{Digest, DigestAlgorithm};
+use scan::analyzer::PackageKind;
+use scan::{Ecosystem, Format, InstalledPackage, Inventory, Package};
+use store::SqliteMetaStore;
+
+const INVENTORIES: usize = 1_000;
+const PACKAGES: usize = 300;
+const NOW: &str = "2026-11-23T00:00:00Z";
+
+fn data(dir: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/testdata/advisories")
+        .join(dir)
+}
+
+/// A deterministic stream of numbers (xorshift64).
+fn numbers() -> impl FnMut(usize) -> usize {
+    let mut state = 0x5eed_cafe_f00d_d00d_u64;
+    move |below| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % below as u64) as usize
+    }
+}
+
+fn installed(
+    ecosystem: Ecosystem,
+    name: String,
+    version: String,
+    index: usize,
+) -> InstalledPackage {
+    let (kind, release) = match ecosystem {
+        Ecosystem::Debian => (PackageKind::Deb, Some("12".to_owned())),
+        Ecosystem::Alpine => (PackageKind::Apk, Some("v3.11".to_owned())),
+        Ecosystem::PyPI => (PackageKind::Python, None),
+        _ => (PackageKind::Npm, None),
+    };
+    let source = release.as_ref().map(|_| (name.clone(), None));
+    InstalledPackage {
+        purl: format!("pkg:generic/{name}@{version}"),
+        path: format!("pkg/{index}/{name}"),
+        package: Package {
+            ecosystem,
+            name,
+            version,
+            release,
+            source,
+        },
+        kind,
+        licenses: vec![],
+        layer: index % 4,
+    }
+}
+
+fn inventories(db: &scan::AdvisoryDb) -> Vec<Inventory> {
+    let ecosystems = [
+        Ecosystem::Debian,
+        Ecosystem::Alpine,
+        Ecosystem::PyPI,
+        Ecosystem::Npm,
+    ];
+    let known: Vec<Vec<String>> = ecosystems
+        .iter()
+        .map(|e| {
+            let mut names: Vec<String> = db
+                .advisories()
+                .iter()
+                .flat_map(|a| &a.affected)
+                .filter(|a| a.ecosystem == *e)
+                .map(|a| a.name.clone())
+                .collect();
+            names.sort();
+            names.dedup();
+            names
+        })
+        .collect();
+    let mut below = numbers();
+    (0..INVENTORIES)
+        .map(|_| {
+            let packages = (0..PACKAGES)
+                .map(|i| {
+                    let e = i % ecosystems.len();
+                    let name = if below(3) == 0 && !known[e].is_empty() {
+                        known[e][below(known[e].len())].clone()
+                    } else {
+                        format!("pkg-{}", below(5_000))
+                    };
+                    let base = format!("{}.{}.{}", below(5), below(30), below(20));
+                    let version = match ecosystems[e] {
+                        Ecosystem::Debian => format!("{base}-{}", below(4) + 1),
+                        Ecosystem::Alpine => format!("{base}-r{}", below(4)),
+                        _ => base,
+                    };
+                    installed(ecosystems[e], name, version, i)
+                })
+                .collect();
+            Inventory {
+                packages,
+                ..Inventory::default()
+            }
+        })
+        .collect()
+}
+
+async fn run() {
+    let dir = tempfile::tempdir().unwrap();
+    let meta = SqliteMetaStore::open(&dir.path().join("meta.db"))
+        .await
+        .unwrap();
+    let imports = [
+        (Format::Osv, "go", "go"),
+        (Format::Osv, "rust-crates", "rustsec"),
+        (Format::AlpineSecdb, "alpine-secdb", "alpine"),
+        (Format::DebianTracker, "debian-tracker-json", "debian"),
+        (Format::Osv, "npm", "ghsa-npm"),
+        (Format::Osv, "pypi", "pypa"),
+    ];
+    // Everything but the last two (npm, PyPI) before the scans.
+    for (format, path, source) in &imports[..4] {
+        monitor::import_advisories(&meta, *format, &data(path), source, 1, NOW)
+            .await
+            .unwrap();
+    }
+    // Package names come from all the data, so the new advisories find packages to match.
+    let mut all = monitor::load_advisories(&meta).await.unwrap().db;
+    for (format, path, _) in &imports[4..] {
+        scan::import_path(*format, &data(path), &mut |a| all.insert(a)).unwrap();
+    }
+    let before = monitor::load_advisories(&meta).await.unwrap().db;
+    for (n, inventory) in inventories(&all).iter().enumerate() {
+        let digest = Digest::of(DigestAlgorithm::Sha256, n.to_string().as_bytes());
+        let matches = inventory.match_advisories(&before);
+        let reference = format!("bench/image:{n}");
+        monitor::record_scan(&meta, &digest, Some(&reference), inventory, &matches, 2)
+            .await
+            .unwrap();
+    }
+    let start = Instant::now();
+    for (format, path, source) in &imports[4..] {
+        monitor::import_advisories(&meta, *format, &data(path), source, 3, NOW)
+            .await
+            .unwrap();
+    }
+    let import = start.elapsed();
+
+    let start = Instant::now();
+    let loaded = monitor::load_advisories(&meta).await.unwrap();
+    let load = start.elapsed();
+    let start = Instant::now();
+    let outcome = monitor::rematch(&meta, &loaded.db, 4).await.unwrap();
+    let rematch = start.elapsed();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "import of npm + PyPI: {:.0} ms; load of {} stored advisories: {:.0} ms; re-match of {} \
+         stored inventories x {PACKAGES} packages: {:.0} ms ({} images changed, {} events); \
+         load + re-match: {:.0} ms",
+        ms(import),
+        loaded.db.advisories().len(),
+        ms(load),
+        outcome.images,
+        ms(rematch),
+        outcome.changed.len(),
+        outcome.events.len(),
+        ms(load + rematch),
+    );
+    assert_eq!(outcome.images, INVENTORIES);
+    assert!(
+        !outcome.events.is_empty(),
+        "the new data must change findings"
+    );
+}
+
+fn main() {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(run());
+}

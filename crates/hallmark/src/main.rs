@@ -10,21 +10,22 @@ mod fsck_cmd;
 mod gc_cmd;
 mod library_cmd;
 mod output;
+mod scan_cmd;
 mod serve_cmd;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::output::Format;
+use crate::output::{Format, OutputFormat};
 
 /// Run an Official Images program: library, registry, builds, scans and trust.
 #[derive(Debug, Parser)]
 #[command(name = "hallmark", version, propagate_version = true)]
 struct Cli {
     /// Output format of commands that print data.
-    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
-    format: Format,
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
+    format: OutputFormat,
 
     #[command(subcommand)]
     command: Command,
@@ -43,16 +44,48 @@ enum Command {
     Fsck(fsck_cmd::FsckArgs),
     /// Manage accounts, organisations, robots, tiers and visibility; read the audit log.
     Admin(admin_cmd::AdminArgs),
+    /// Scan an image for packages and known vulnerabilities (table, JSON, SARIF, SPDX,
+    /// CycloneDX); `--severity` makes it a CI gate.
+    Scan(scan_cmd::ScanArgs),
+}
+
+/// The command line with `--format` narrowed to text or JSON for the commands that print
+/// only those; `hallmark scan` takes every format and gets the one asked for.
+struct Narrowed {
+    format: Format,
+    requested: OutputFormat,
+    command: Command,
+}
+
+impl Narrowed {
+    fn of(cli: Cli) -> anyhow::Result<Narrowed> {
+        let format = match (&cli.command, cli.format.plain()) {
+            (Command::Scan(_), _) => Format::Text,
+            (_, plain) => plain?,
+        };
+        Ok(Narrowed {
+            format,
+            requested: cli.format,
+            command: cli.command,
+        })
+    }
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Narrowed::of(Cli::parse()) {
+        Ok(cli) => cli,
+        Err(err) => {
+            eprintln!("hallmark: {err:#}");
+            return ExitCode::from(2);
+        }
+    };
     let result = match cli.command {
         Command::Library(args) => library_cmd::run(args, cli.format),
         Command::Serve(args) => serve_cmd::run(args),
         Command::Gc(args) => gc_cmd::run(args, cli.format),
         Command::Fsck(args) => fsck_cmd::run(args, cli.format),
         Command::Admin(args) => admin_cmd::run(args, cli.format),
+        Command::Scan(args) => scan_cmd::run(args, cli.requested),
     };
     match result {
         Ok(code) => code,

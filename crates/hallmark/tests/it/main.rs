@@ -8,4 +8,5 @@ mod list_cat;
 mod registry_clients;
 mod search_clients;
 mod server;
+mod scan_cmd;
 mod store_cmds;

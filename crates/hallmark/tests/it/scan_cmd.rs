@@ -1,0 +1,429 @@
+//! `hallmark scan` over an OCI layout built here (Debian packages, a wheel and npm packages,
+//! one layer each) with the real advisory test data: the findings, the exit code of
+//! `--severity`, the JSON shape, the document formats, and `--format` refusals elsewhere.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use oci::{Digest, DigestAlgorithm};
+use serde_json::{json, Value};
+
+const OS_RELEASE: &str = "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nVERSION_ID=\"12\"\nVERSION=\"12 (bookworm)\"\nID=debian\n";
+
+fn advisories(dir: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/testdata/advisories")
+        .join(dir)
+}
+
+/// The Debian 12 records the scan crate's tests hold (no offline Debian 12 feed exists).
+fn debian12() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scan/tests/data/debian12")
+}
+
+/// An uncompressed tar layer of regular files.
+fn layer(files: &[(&str, String)]) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    for (path, content) in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(content.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder
+            .append_data(&mut header, path, content.as_bytes())
+            .unwrap();
+    }
+    builder.into_inner().unwrap()
+}
+
+/// Stores `data` as a blob of the layout and returns its descriptor.
+fn blob(root: &Path, media_type: &str, data: &[u8]) -> Value {
+    let digest = Digest::of(DigestAlgorithm::Sha256, data);
+    let dir = root.join("blobs/sha256");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(digest.hex()), data).unwrap();
+    json!({"mediaType": media_type, "digest": digest.to_string(), "size": data.len()})
+}
+
+fn dpkg_stanza(name: &str, version: &str) -> String {
+    format!("Package: {name}\nStatus: install ok installed\nArchitecture: amd64\nVersion: {version}\nDescription: x\n")
+}
+
+/// An OCI layout tagged `app`: bookworm with apt and tar (each open in Debian 12), requests
+/// 2.25.0, and lodash 4.17.15 with minimist 1.2.5.
+fn layout(root: &Path) -> Vec<String> {
+    let layers = [
+        (
+            layer(&[
+                ("etc/os-release", OS_RELEASE.to_owned()),
+                (
+                    "var/lib/dpkg/status",
+                    [
+                        dpkg_stanza("apt", "2.6.1"),
+                        dpkg_stanza("tar", "1.34+dfsg-1.2+deb12u1"),
+                    ]
+                    .join("\n"),
+                ),
+            ]),
+            "ADD rootfs.tar /",
+        ),
+        (
+            layer(&[(
+                "usr/local/lib/python3.11/site-packages/requests-2.25.0.dist-info/METADATA",
+                "Metadata-Version: 2.1\nName: requests\nVersion: 2.25.0\nLicense: Apache 2.0\n"
+                    .to_owned(),
+            )]),
+            "RUN pip install requests==2.25.0",
+        ),
+        (
+            layer(&[
+                (
+                    "srv/app/node_modules/lodash/package.json",
+                    r#"{"name":"lodash","version":"4.17.15","license":"MIT"}"#.to_owned(),
+                ),
+                (
+                    "srv/app/node_modules/minimist/package.json",
+                    r#"{"name":"minimist","version":"1.2.5","license":"MIT"}"#.to_owned(),
+                ),
+            ]),
+            "RUN npm install lodash@4.17.15 minimist@1.2.5",
+        ),
+    ];
+    let tar = "application/vnd.oci.image.layer.v1.tar";
+    let descriptors: Vec<Value> = layers.iter().map(|(l, _)| blob(root, tar, l)).collect();
+    let digests: Vec<String> = descriptors
+        .iter()
+        .map(|d| d["digest"].as_str().unwrap().to_owned())
+        .collect();
+    let history: Vec<Value> = layers
+        .iter()
+        .map(|(_, c)| json!({"created_by": c}))
+        .collect();
+    let config = json!({
+        "architecture": "amd64", "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": digests},
+        "history": history,
+    });
+    let config = blob(
+        root,
+        "application/vnd.oci.image.config.v1+json",
+        &serde_json::to_vec(&config).unwrap(),
+    );
+    let manifest = json!({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": config, "layers": descriptors,
+    });
+    let mut descriptor = blob(
+        root,
+        "application/vnd.oci.image.manifest.v1+json",
+        &serde_json::to_vec(&manifest).unwrap(),
+    );
+    descriptor["annotations"] = json!({"org.opencontainers.image.ref.name": "app"});
+    let index = json!({"schemaVersion": 2, "manifests": [descriptor]});
+    std::fs::write(root.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+    std::fs::write(
+        root.join("oci-layout"),
+        br#"{"imageLayoutVersion":"1.0.0"}"#,
+    )
+    .unwrap();
+    digests
+}
+
+/// Runs `hallmark [global…] scan oci:ROOT:app [options…]` with every advisory source, times
+/// pinned.
+fn scan_with(root: &Path, global: &[&str], options: &[&str]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hallmark"));
+    command
+        .env("SOURCE_DATE_EPOCH", "1767225600")
+        .args(global)
+        .arg("scan")
+        .arg(format!("oci:{}:app", root.display()))
+        .args(options);
+    for source in [debian12(), advisories("npm"), advisories("pypi/vulns")] {
+        command.arg("--advisories").arg(source);
+    }
+    command.output().expect("run hallmark")
+}
+
+/// [`scan_with`] without options.
+fn scan(root: &Path, global: &[&str]) -> Output {
+    scan_with(root, global, &[])
+}
+
+fn stdout_json(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+#[test]
+fn json_lists_every_package_and_finding_with_its_layer() {
+    let dir = tempfile::tempdir().unwrap();
+    let digests = layout(dir.path());
+    let output = scan(dir.path(), &["--format", "json"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report = stdout_json(&output);
+    assert_eq!(report["created"], "2026-01-01T00:00:00Z");
+    let image = &report["images"][0];
+    assert_eq!(image["platform"], "linux/amd64");
+    assert_eq!(image["os"]["release"], "12");
+    let packages: Vec<String> = image["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            format!(
+                "{} {} {} layer {}",
+                p["ecosystem"].as_str().unwrap(),
+                p["name"].as_str().unwrap(),
+                p["version"].as_str().unwrap(),
+                p["layer"]
+            )
+        })
+        .collect();
+    assert_eq!(
+        packages,
+        [
+            "Debian apt 2.6.1 layer 0",
+            "Debian tar 1.34+dfsg-1.2+deb12u1 layer 0",
+            "PyPI requests 2.25.0 layer 1",
+            "npm lodash 4.17.15 layer 2",
+            "npm minimist 1.2.5 layer 2",
+        ]
+    );
+    let mut findings: Vec<String> = image["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let layer = &f["layer"];
+            assert_eq!(
+                layer["digest"],
+                digests[layer["index"].as_u64().unwrap() as usize]
+            );
+            assert!(f["link"].as_str().unwrap().starts_with("https://"), "{f}");
+            format!(
+                "{} {} {}",
+                f["package"].as_str().unwrap(),
+                f["id"].as_str().unwrap(),
+                f["status"].as_str().unwrap()
+            )
+        })
+        .collect();
+    findings.sort();
+    assert_eq!(
+        findings,
+        [
+            "apt DEBIAN-CVE-2011-3374 unfixed",
+            "lodash GHSA-35jh-r3h4-6jhm fixed",
+            "lodash GHSA-p6mc-m468-83gw fixed",
+            "minimist GHSA-xvch-5gv4-984h fixed",
+            "requests PYSEC-2023-74 fixed",
+            "tar DEBIAN-CVE-2005-2541 unfixed",
+        ]
+    );
+    let credited: Vec<&str> = report["attributions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        credited,
+        [
+            "Debian Security Tracker",
+            "GitHub Advisory Database",
+            "PyPA Advisory Database"
+        ]
+    );
+    assert_eq!(report["summary"]["findings"], 6);
+}
+
+#[test]
+fn severity_sets_the_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    layout(dir.path());
+    let report = stdout_json(&scan(dir.path(), &["--format", "json"]));
+    // The data rates these findings so (the Debian records and PYSEC-2023-74 carry no
+    // rating); the thresholds below straddle them.
+    assert_eq!(
+        report["summary"]["by_severity"],
+        json!({"CRITICAL": 1, "HIGH": 2, "MEDIUM": 0, "LOW": 0, "UNKNOWN": 3})
+    );
+    for threshold in ["low", "medium", "high", "critical"] {
+        let output = scan_with(dir.path(), &[], &["--severity", threshold]);
+        assert_eq!(output.status.code(), Some(1), "--severity {threshold}");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert!(stderr.contains("findings at"), "{stderr}");
+    }
+    // With PyPI data alone the one finding is unrated, below every threshold.
+    let unrated = Command::new(env!("CARGO_BIN_EXE_hallmark"))
+        .args(["scan", "--severity", "low", "--advisories"])
+        .arg(advisories("pypi/vulns"))
+        .arg(format!("oci:{}:app", dir.path().display()))
+        .output()
+        .unwrap();
+    let table = String::from_utf8(unrated.stdout).unwrap();
+    assert!(table.contains("PYSEC-2023-74"), "{table}");
+    assert_eq!(unrated.status.code(), Some(0));
+}
+
+#[test]
+fn the_table_shows_layers_links_and_credits() {
+    let dir = tempfile::tempdir().unwrap();
+    let digests = layout(dir.path());
+    let output = scan(dir.path(), &[]);
+    let text = String::from_utf8(output.stdout).unwrap();
+    let header = text
+        .lines()
+        .find(|l| l.starts_with("SEVERITY"))
+        .expect(&text);
+    for column in ["PACKAGE", "INSTALLED", "FIXED IN", "LAYER", "ADVISORY"] {
+        assert!(header.contains(column), "{header}");
+    }
+    let lodash = text
+        .lines()
+        .find(|l| l.contains("GHSA-35jh-r3h4-6jhm"))
+        .expect(&text);
+    let npm_layer = &digests[2].trim_start_matches("sha256:")[..12];
+    assert!(lodash.contains("4.17.21"), "{lodash}");
+    assert!(
+        lodash.contains(&format!("#2 {npm_layer} RUN npm install")),
+        "{lodash}"
+    );
+    assert!(
+        lodash.contains("https://www.cve.org/CVERecord?id=CVE-2021-23337"),
+        "{lodash}"
+    );
+    assert!(
+        text.contains("GitHub Advisory Database (CC-BY-4.0"),
+        "{text}"
+    );
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains(&format!("layer {}:", digests[0])),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn document_formats_come_out_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    layout(dir.path());
+    for (format, field, value) in [
+        ("sarif", "version", "2.1.0"),
+        ("spdx-json", "spdxVersion", "SPDX-2.3"),
+        ("cyclonedx-json", "specVersion", "1.6"),
+    ] {
+        let output = scan(dir.path(), &["--format", format]);
+        assert!(output.status.success(), "{format}");
+        assert_eq!(stdout_json(&output)[field], value, "{format}");
+    }
+}
+
+#[test]
+fn other_commands_refuse_scan_formats_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_hallmark"))
+        .args(["--format", "sarif", "gc", "--data"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(
+        stderr,
+        "hallmark: --format sarif is only for `hallmark scan`; this command prints text or json\n"
+    );
+}
+
+#[test]
+fn bad_inputs_are_one_line_errors() {
+    for (args, message) in [
+        (vec!["scan", "Not/A:Reference"], "Not/A:Reference"),
+        (
+            vec!["scan", "oci:/nonexistent/layout"],
+            "/nonexistent/layout",
+        ),
+        (
+            vec!["scan", "dir:.", "--advisories", "nvd=x"],
+            "\"nvd\" is not an advisory format",
+        ),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_hallmark"))
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{args:?}");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+}
+
+/// Runs skopeo, panicking with its output on failure.
+fn skopeo(args: &[&str]) {
+    let output = Command::new("skopeo")
+        .args(args)
+        .output()
+        .expect("run skopeo");
+    assert!(
+        output.status.success(),
+        "skopeo {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+#[ignore = "needs skopeo"]
+fn images_pushed_to_a_hallmark_registry_scan_by_reference() {
+    let work = tempfile::tempdir().unwrap();
+    let server = crate::server::Server::start(&work.path().join("data"));
+    let source = work.path().join("source");
+    std::fs::create_dir(&source).unwrap();
+    layout(&source);
+    let local = stdout_json(&scan(&source, &["--format", "json"]));
+    skopeo(&[
+        "copy",
+        "--preserve-digests",
+        "--dest-tls-verify=false",
+        &format!("oci:{}:app", source.display()),
+        &format!("docker://{}/library/app:1", server.host()),
+    ]);
+    for reference in [
+        format!("docker://{}/library/app:1", server.host()),
+        format!("{}/app:1", server.host()),
+    ] {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_hallmark"));
+        command
+            .env("SOURCE_DATE_EPOCH", "1767225600")
+            .args(["--format", "json", "scan", &reference]);
+        for source in [debian12(), advisories("npm"), advisories("pypi/vulns")] {
+            command.arg("--advisories").arg(source);
+        }
+        let output = command.output().unwrap();
+        assert!(
+            output.status.success(),
+            "{reference}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let pulled = stdout_json(&output);
+        assert_eq!(pulled["target"], reference.as_str());
+        // The same manifest, packages and findings as the layout it was pushed from.
+        for field in ["digest", "packages", "findings"] {
+            assert_eq!(
+                pulled["images"][0][field], local["images"][0][field],
+                "{reference} {field}"
+            );
+        }
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("pulling layer sha256:"), "{stderr}");
+    }
+}

@@ -5,13 +5,18 @@
 //! library files or registries lives in those crates.
 
 mod admin_cmd;
+mod attest_cmd;
 mod data_dir;
 mod fsck_cmd;
 mod gc_cmd;
+mod key_cmd;
 mod library_cmd;
 mod output;
+mod remote;
 mod scan_cmd;
 mod serve_cmd;
+mod sign_cmd;
+mod verify_cmd;
 
 use std::process::ExitCode;
 
@@ -44,6 +49,14 @@ enum Command {
     Fsck(fsck_cmd::FsckArgs),
     /// Manage accounts, organisations, robots, tiers and visibility; read the audit log.
     Admin(admin_cmd::AdminArgs),
+    /// Make signing keys.
+    Key(key_cmd::KeyArgs),
+    /// Sign an image (its index and every platform manifest) the way cosign does.
+    Sign(sign_cmd::SignArgs),
+    /// Attach a signed SLSA provenance, SPDX or CycloneDX attestation to an image.
+    Attest(attest_cmd::AttestArgs),
+    /// Verify an image's signatures, attestations and tier against keys and a trust policy.
+    Verify(verify_cmd::VerifyArgs),
     /// Scan an image for packages and known vulnerabilities (table, JSON, SARIF, SPDX,
     /// CycloneDX); `--severity` makes it a CI gate.
     Scan(scan_cmd::ScanArgs),
@@ -85,6 +98,10 @@ fn main() -> ExitCode {
         Command::Gc(args) => gc_cmd::run(args, cli.format),
         Command::Fsck(args) => fsck_cmd::run(args, cli.format),
         Command::Admin(args) => admin_cmd::run(args, cli.format),
+        Command::Key(args) => key_cmd::run(args, cli.format),
+        Command::Sign(args) => sign_cmd::run(args, cli.format),
+        Command::Attest(args) => attest_cmd::run(args, cli.format),
+        Command::Verify(args) => verify_cmd::run(args, cli.format),
         Command::Scan(args) => scan_cmd::run(args, cli.requested),
     };
     match result {

@@ -1,5 +1,6 @@
 //! End-to-end tests of the `hallmark` binary.
 
+mod attest_cmds;
 mod auth_clients;
 mod crash_recovery;
 mod graph;

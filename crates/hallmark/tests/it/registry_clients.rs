@@ -53,7 +53,7 @@ pub(crate) fn tar(files: &[(&str, &[u8])]) -> Vec<u8> {
 }
 
 /// Writes `content` into an OCI layout's blob folder and returns its descriptor.
-fn put_blob(layout: &Path, media_type: &str, content: &[u8]) -> Value {
+pub(crate) fn put_blob(layout: &Path, media_type: &str, content: &[u8]) -> Value {
     let digest = sha256(content);
     let hex = digest.strip_prefix("sha256:").unwrap();
     std::fs::write(layout.join("blobs/sha256").join(hex), content).unwrap();

@@ -1,0 +1,661 @@
+//! `hallmark key`, `sign`, `attest` and `verify` against `hallmark serve`, with an image pushed
+//! by skopeo, copied by skopeo, and what the registry then stores checked by verifiers that
+//! are not ours (securesystemslib, OpenSSL, sigstore-js).
+//!
+//! cosign compatibility, as far as the layout goes: the `.sig` tag is what cosign's
+//! `pkg/oci/remote` tag-based discovery (`SignatureTag`, suffix `.sig`) reads in
+//! `cosign verify --key`, and the bundle referrer is what `cosign verify --key
+//! --new-bundle-format` finds through the referrers API (artifact type
+//! `application/vnd.dev.sigstore.bundle.v0.3+json`, specs/BUNDLE_SPEC.md). cosign itself is not
+//! installed here, so these tests check the same bytes with the verifiers above.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use attest::attach::{envelope_layers, signature_layers};
+use attest::cosign::{legacy_signature_tag, SignedPayload};
+use attest::provenance::{BuildRecord, ParentImage, Provenance};
+use oci::manifest::{Descriptor, ImageIndex, ImageManifest};
+use serde_json::{json, Value};
+
+use crate::registry_clients::{put_blob, run, tar};
+use crate::server::Server;
+
+const REPOSITORY: &str = "library/hello-world";
+const BUILDER: &str = "https://hallmark.test/builders/official";
+const PASSWORD: &str = "correct horse";
+
+/// A multi-platform OCI layout tagged `linux`: one image for amd64 and one for arm64/v8.
+fn multi_arch_layout(layout: &Path) {
+    std::fs::create_dir_all(layout.join("blobs/sha256")).unwrap();
+    std::fs::write(
+        layout.join("oci-layout"),
+        r#"{"imageLayoutVersion":"1.0.0"}"#,
+    )
+    .unwrap();
+    let manifests: Vec<Value> = [("amd64", None), ("arm64", Some("v8"))]
+        .into_iter()
+        .map(|(architecture, variant)| {
+            let layer = tar(&[("hello", format!("hello from {architecture}\n").as_bytes())]);
+            let layer = put_blob(layout, "application/vnd.oci.image.layer.v1.tar", &layer);
+            let mut config = json!({
+                "architecture": architecture, "os": "linux",
+                "config": { "Cmd": ["/hello"] },
+                "rootfs": { "type": "layers", "diff_ids": [layer["digest"]] },
+            });
+            let mut platform = json!({ "architecture": architecture, "os": "linux" });
+            if let Some(variant) = variant {
+                config["variant"] = variant.into();
+                platform["variant"] = variant.into();
+            }
+            let config = put_blob(
+                layout,
+                "application/vnd.oci.image.config.v1+json",
+                config.to_string().as_bytes(),
+            );
+            let manifest = json!({
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": config, "layers": [layer],
+            });
+            let mut entry = put_blob(
+                layout,
+                "application/vnd.oci.image.manifest.v1+json",
+                manifest.to_string().as_bytes(),
+            );
+            entry["platform"] = platform;
+            entry
+        })
+        .collect();
+    let index = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": manifests,
+    });
+    let mut entry = put_blob(
+        layout,
+        "application/vnd.oci.image.index.v1+json",
+        index.to_string().as_bytes(),
+    );
+    entry["annotations"] = json!({ "org.opencontainers.image.ref.name": "linux" });
+    let top = json!({ "schemaVersion": 2, "manifests": [entry] });
+    std::fs::write(layout.join("index.json"), top.to_string()).unwrap();
+}
+
+/// SLSA provenance for `arch`'s build of hello-world's `linux` entry, from the real library
+/// file.
+fn provenance(arch: oci::Architecture) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/testdata/official-images-library/hello-world");
+    let file = library::parse(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let entry = file
+        .entries
+        .into_iter()
+        .find(|e| e.tags.contains(&"linux".to_owned()));
+    let at = |text: &str| text.parse().unwrap();
+    let provenance = Provenance::from_build(&BuildRecord {
+        entry: &entry.expect("hello-world has a linux entry"),
+        arch,
+        parents: vec![ParentImage {
+            reference: "scratch".into(),
+            digest: oci::Digest::of(oci::DigestAlgorithm::Sha256, b"scratch"),
+        }],
+        builder_id: BUILDER.into(),
+        invocation_id: format!("test-{arch}"),
+        started_on: at("2025-06-01T11:00:00Z"),
+        finished_on: at("2025-06-01T12:00:00Z"),
+    });
+    serde_json::to_vec(&provenance).unwrap()
+}
+
+const SPDX: &str = r#"{"spdxVersion":"SPDX-2.3","dataLicense":"CC0-1.0","SPDXID":"SPDXRef-DOCUMENT",
+"name":"hello-world","documentNamespace":"https://spdx.org/spdxdocs/hallmark/hello-world-1",
+"creationInfo":{"created":"2025-06-01T12:00:00Z","creators":["Tool: hallmark"]},"packages":[]}"#;
+const CYCLONEDX: &str =
+    r#"{"bomFormat":"CycloneDX","specVersion":"1.6","version":1,"components":[]}"#;
+
+/// A server with hello-world pushed, attested and signed, and the files the commands use.
+struct Signed {
+    work: tempfile::TempDir,
+    server: Server,
+    index: oci::Digest,
+    platforms: Vec<oci::Digest>,
+}
+
+impl Signed {
+    fn new() -> Self {
+        let work = tempfile::tempdir().unwrap();
+        let server = Server::start(&work.path().join("data"));
+        let this = Self {
+            work,
+            server,
+            index: digest_of(b""),
+            platforms: Vec::new(),
+        };
+        let generated = this.hallmark(&["key", "generate", &this.path("release")]);
+        assert!(generated.status.success(), "{generated:?}");
+        let layout = this.work.path().join("layout");
+        multi_arch_layout(&layout);
+        this.skopeo_copy(
+            &format!("oci:{}:linux", layout.display()),
+            REPOSITORY,
+            "linux",
+        );
+        for (file, content) in [
+            ("amd64.json", provenance(oci::Architecture::Amd64)),
+            ("arm64v8.json", provenance(oci::Architecture::Arm64v8)),
+            ("spdx.json", SPDX.as_bytes().to_vec()),
+            ("cyclonedx.json", CYCLONEDX.as_bytes().to_vec()),
+        ] {
+            std::fs::write(this.path(file), content).unwrap();
+        }
+        for (file, kind) in [
+            ("amd64.json", "slsaprovenance1"),
+            ("arm64v8.json", "slsaprovenance1"),
+            ("spdx.json", "spdx"),
+            ("cyclonedx.json", "cyclonedx"),
+        ] {
+            let predicate = this.path(file);
+            this.succeed(&[
+                "attest",
+                &this.image(REPOSITORY),
+                "--predicate",
+                &predicate,
+                "--type",
+                kind,
+                "--key",
+                &this.path("release.key"),
+            ]);
+        }
+        let signed: Value = serde_json::from_str(&this.succeed(&[
+            "--format",
+            "json",
+            "sign",
+            &this.image(REPOSITORY),
+            "--key",
+            &this.path("release.key"),
+        ]))
+        .unwrap();
+        let digests: Vec<oci::Digest> = signed
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["digest"].as_str().unwrap().parse().unwrap())
+            .collect();
+        Self {
+            index: digests[0].clone(),
+            platforms: digests[1..].to_vec(),
+            ..this
+        }
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.work.path().join(name).display().to_string()
+    }
+
+    fn image(&self, repository: &str) -> String {
+        format!("{}/{repository}:linux", self.server.host())
+    }
+
+    fn hallmark(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_hallmark"))
+            .args(args)
+            .env("HALLMARK_KEY_PASSWORD", PASSWORD)
+            .env("HOME", self.work.path())
+            .output()
+            .unwrap()
+    }
+
+    fn succeed(&self, args: &[&str]) -> String {
+        let output = self.hallmark(args);
+        assert!(
+            output.status.success(),
+            "hallmark {args:?}: {}\n{}",
+            String::from_utf8_lossy(&output.stderr),
+            String::from_utf8_lossy(&output.stdout)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    }
+
+    /// `skopeo copy --all` of `source` to `repository:tag`, digests kept.
+    fn skopeo_copy(&self, source: &str, repository: &str, tag: &str) {
+        let destination = format!("docker://{}/{repository}:{tag}", self.server.host());
+        run(
+            &self.server,
+            Command::new("skopeo").args([
+                "copy",
+                "--all",
+                "--preserve-digests",
+                "--src-tls-verify=false",
+                "--dest-tls-verify=false",
+                source,
+                &destination,
+            ]),
+        );
+    }
+
+    /// Copies the image and, when `with_signatures`, its `.sig` tags to `repository`.
+    fn mirror(&self, repository: &str, with_signatures: bool) {
+        let source = |tag: &str| format!("docker://{}/{REPOSITORY}:{tag}", self.server.host());
+        self.skopeo_copy(&source("linux"), repository, "linux");
+        if with_signatures {
+            for digest in self.all_digests() {
+                let tag = legacy_signature_tag(&digest);
+                self.skopeo_copy(&source(&tag), repository, &tag);
+            }
+        }
+    }
+
+    fn all_digests(&self) -> Vec<oci::Digest> {
+        [vec![self.index.clone()], self.platforms.clone()].concat()
+    }
+
+    /// `hallmark verify` with `args` after the image; its exit code and JSON answer.
+    fn verify(&self, repository: &str, args: &[&str]) -> (i32, Value) {
+        let image = self.image(repository);
+        let output = self.hallmark(&[&["--format", "json", "verify", &image][..], args].concat());
+        let answer = serde_json::from_slice(&output.stdout).unwrap_or_else(|_| {
+            panic!(
+                "verify printed no JSON: {}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+        });
+        (output.status.code().unwrap(), answer)
+    }
+
+    fn get(&self, path: &str) -> Vec<u8> {
+        let accept =
+            "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json";
+        let reply = self.server.send("GET", path, &[("accept", accept)], b"");
+        assert_eq!(reply.status, 200, "GET {path}: {reply:?}");
+        reply.body
+    }
+
+    fn manifest<T: serde::de::DeserializeOwned>(&self, repository: &str, reference: &str) -> T {
+        serde_json::from_slice(&self.get(&format!("/v2/{repository}/manifests/{reference}")))
+            .unwrap()
+    }
+
+    fn blob(&self, repository: &str, descriptor: &Descriptor) -> Vec<u8> {
+        self.get(&format!("/v2/{repository}/blobs/{}", descriptor.digest))
+    }
+
+    /// Pushes a blob and a manifest into `repository` over plain HTTP, as a tamperer would.
+    fn put(&self, repository: &str, tag: &str, upload: &attest::attach::Upload) {
+        for blob in &upload.blobs {
+            let path = format!(
+                "/v2/{repository}/blobs/uploads/?digest={}",
+                blob.descriptor.digest
+            );
+            let reply = self.server.send(
+                "POST",
+                &path,
+                &[("content-type", "application/octet-stream")],
+                &blob.bytes,
+            );
+            assert_eq!(reply.status, 201, "{reply:?}");
+        }
+        let manifest = &upload.manifest;
+        let content_type = manifest.descriptor.media_type.as_str();
+        let path = format!("/v2/{repository}/manifests/{tag}");
+        let reply = self.server.send(
+            "PUT",
+            &path,
+            &[("content-type", content_type)],
+            &manifest.bytes,
+        );
+        assert_eq!(reply.status, 201, "{reply:?}");
+    }
+
+    fn policy(&self, name: &str, text: &str) -> String {
+        std::fs::write(self.path(name), text).unwrap();
+        self.path(name)
+    }
+}
+
+fn digest_of(bytes: &[u8]) -> oci::Digest {
+    oci::Digest::of(oci::DigestAlgorithm::Sha256, bytes)
+}
+
+const POLICY: &str = r#"
+[[policy]]
+name = "official"
+scopes = ["library/*"]
+level = "strict"
+source-repository = "https://github.com/docker-library/hello-world"
+commit = "3981a44a531e7c844d844e12cbbda232d10d5dfb"
+builder-id = "https://hallmark.test/builders/official"
+minimum-tier = "official"
+"#;
+
+#[test]
+#[ignore = "needs skopeo"]
+fn signed_images_verify_and_survive_a_skopeo_copy_with_their_signatures() {
+    let signed = Signed::new();
+    let policy = signed.policy("policy.toml", POLICY);
+    let key = signed.path("release.pub");
+    let (code, answer) = signed.verify(REPOSITORY, &["--key", &key, "--policy", &policy]);
+    assert_eq!(code, 0, "{answer:#}");
+    assert_eq!(answer["tier"], "official");
+    let manifests = answer["manifests"].as_array().unwrap();
+    assert_eq!(
+        manifests.len(),
+        3,
+        "two platforms, then the index: {answer:#}"
+    );
+    for platform in &manifests[..2] {
+        let mut found: Vec<&str> = platform["report"]["attestations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["predicateType"].as_str().unwrap())
+            .collect();
+        found.sort();
+        assert_eq!(
+            found,
+            [
+                "https://cyclonedx.org/bom",
+                "https://slsa.dev/provenance/v1",
+                "https://spdx.dev/Document"
+            ],
+            "{platform:#}"
+        );
+    }
+    // Text output names every check.
+    let text = signed.succeed(&[
+        "verify",
+        &signed.image(REPOSITORY),
+        "--key",
+        &key,
+        "--policy",
+        &policy,
+    ]);
+    for expected in [
+        "tier official",
+        "GitRepo is https://github.com/docker-library/hello-world.git",
+        "signature verifies",
+        "verified",
+    ] {
+        assert!(text.contains(expected), "{expected:?} missing:\n{text}");
+    }
+
+    // skopeo copies the index with its attestation manifests, not the signatures beside it.
+    signed.mirror("library/mirror", false);
+    let (code, answer) = signed.verify("library/mirror", &["--key", &key, "--policy", &policy]);
+    assert_eq!(
+        (code, answer["failure"]["reason"].as_str()),
+        (11, Some("signature-not-mirrored")),
+        "{answer:#}"
+    );
+    signed.mirror("library/mirror", true);
+    let (code, answer) = signed.verify("library/mirror", &["--key", &key, "--policy", &policy]);
+    assert_eq!(code, 0, "{answer:#}");
+
+    // Keys are never overwritten.
+    let again = signed.hallmark(&["key", "generate", &signed.path("release")]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("never overwritten"));
+}
+
+fn key_set(signed: &Signed, name: &str, extra: &str) -> String {
+    let public = std::fs::read_to_string(signed.path("release.pub")).unwrap();
+    let text =
+        format!("[[key]]\nname = \"release\"\npublic-key = \"\"\"\n{public}\"\"\"\n{extra}\n");
+    signed.policy(name, &text)
+}
+
+#[test]
+#[ignore = "needs skopeo"]
+fn each_broken_image_fails_with_its_own_reason_and_exit_code() {
+    let signed = Signed::new();
+    let policy = signed.policy("policy.toml", POLICY);
+    let key = signed.path("release.pub");
+    let other = signed.work.path().join("other");
+    assert!(signed
+        .hallmark(&["key", "generate", other.to_str().unwrap()])
+        .status
+        .success());
+    let other_key = format!("{}.pub", other.display());
+    let expired = key_set(
+        &signed,
+        "expired.toml",
+        "valid-until = 2001-01-01T00:00:00Z",
+    );
+    let distrusted = key_set(&signed, "distrusted.toml", "distrusted = true");
+    let elsewhere = signed.policy(
+        "elsewhere.toml",
+        &POLICY.replace("docker-library/hello-world", "docker-library/busybox"),
+    );
+    let any_repository = signed.policy("any.toml", &POLICY.replace("library/*", "*"));
+
+    // Broken copies, each in a repository of its own.
+    let index_tag = legacy_signature_tag(&signed.index);
+    let stored: ImageManifest = signed.manifest(REPOSITORY, &index_tag);
+    let (layer, signature) = signature_layers(&stored).next().unwrap();
+    let payload = signed.blob(REPOSITORY, layer);
+    let tampered =
+        SignedPayload::from_stored([payload.as_slice(), b" "].concat(), signature).unwrap();
+    let mut flipped = SignedPayload::from_stored(payload, signature).unwrap();
+    *flipped.signature.last_mut().unwrap() ^= 1;
+    for (repository, payload) in [("library/tampered", tampered), ("library/flipped", flipped)] {
+        signed.mirror(repository, true);
+        signed.put(
+            repository,
+            &index_tag,
+            &attest::attach::signature_manifest(None, &payload),
+        );
+    }
+    // The index's signature tag holding the amd64 manifest's signature: a claim about another
+    // digest.
+    signed.mirror("library/swapped", true);
+    let amd64_tag = legacy_signature_tag(&signed.platforms[0]);
+    signed.skopeo_copy(
+        &format!("docker://{}/{REPOSITORY}:{amd64_tag}", signed.server.host()),
+        "library/swapped",
+        &index_tag,
+    );
+    signed.mirror("acme/hello-world", true);
+    let layout = signed.work.path().join("layout");
+    signed.skopeo_copy(
+        &format!("oci:{}:linux", layout.display()),
+        "library/unsigned",
+        "linux",
+    );
+
+    let cases: [(&str, &str, Vec<&str>, i32, &str); 10] = [
+        (
+            "signed",
+            REPOSITORY,
+            vec!["--key", &key, "--policy", &policy],
+            0,
+            "",
+        ),
+        (
+            "never signed",
+            "library/unsigned",
+            vec!["--key", &key],
+            10,
+            "not-signed",
+        ),
+        (
+            "tampered payload",
+            "library/tampered",
+            vec!["--key", &key],
+            15,
+            "signature-invalid",
+        ),
+        (
+            "flipped signature byte",
+            "library/flipped",
+            vec!["--key", &key],
+            15,
+            "signature-invalid",
+        ),
+        (
+            "wrong key",
+            REPOSITORY,
+            vec!["--key", &other_key],
+            12,
+            "untrusted-key",
+        ),
+        (
+            "expired key",
+            REPOSITORY,
+            vec!["--keys", &expired],
+            13,
+            "key-expired",
+        ),
+        (
+            "distrusted key",
+            REPOSITORY,
+            vec!["--keys", &distrusted],
+            14,
+            "key-distrusted",
+        ),
+        (
+            "subject of another digest",
+            "library/swapped",
+            vec!["--key", &key],
+            16,
+            "claim-mismatch",
+        ),
+        (
+            "provenance from another repository",
+            REPOSITORY,
+            vec!["--key", &key, "--policy", &elsewhere],
+            17,
+            "provenance-mismatch",
+        ),
+        (
+            "community tier under an official policy",
+            "acme/hello-world",
+            vec!["--key", &key, "--policy", &any_repository],
+            18,
+            "tier-below-policy",
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (name, repository, args, code, reason) in cases {
+        let (actual, answer) = signed.verify(repository, &args);
+        let actual_reason = answer["failure"]["reason"].as_str().unwrap_or("");
+        if (actual, actual_reason) != (code, reason) {
+            wrong.push(format!(
+                "{name}: expected {code} {reason}, got {actual} {actual_reason}\n{answer:#}"
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n\n"));
+}
+
+/// Runs an independent verifier in `folder`; whether it succeeded, and what it printed.
+fn verifier(program: &str, args: &[&str], folder: &Path) -> (bool, String) {
+    let output = Command::new(program)
+        .args(args)
+        .current_dir(folder)
+        .output()
+        .unwrap_or_else(|e| panic!("{program} could not start ({e}); .ci/run installs it"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+const SECURESYSTEMSLIB_VERIFY: &str = r#"
+import hashlib, json, sys
+from cryptography.hazmat.primitives import serialization
+from securesystemslib.dsse import Envelope
+from securesystemslib.signer import SSlibKey
+public = serialization.load_pem_public_key(open(sys.argv[2], "rb").read())
+der = public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+key = SSlibKey.from_crypto(public, keyid=hashlib.sha256(der).hexdigest(), scheme="ecdsa-sha2-nistp256")
+Envelope.from_dict(json.load(open(sys.argv[1]))).verify([key], 1)
+print("verified")
+"#;
+
+#[test]
+#[ignore = "needs skopeo, openssl, securesystemslib and @sigstore/verify"]
+fn independent_verifiers_accept_what_the_registry_stores() {
+    let signed = Signed::new();
+    let folder = signed.work.path().to_path_buf();
+    let public = signed.path("release.pub");
+    let write = |name: &str, bytes: &[u8]| -> PathBuf {
+        let path = folder.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    };
+
+    // OpenSSL over the `.sig` payload bytes exactly as stored, for every signed manifest.
+    for digest in signed.all_digests() {
+        let manifest: ImageManifest = signed.manifest(REPOSITORY, &legacy_signature_tag(&digest));
+        let (layer, signature) = signature_layers(&manifest)
+            .next()
+            .expect("a signature layer");
+        let stored = SignedPayload::from_stored(signed.blob(REPOSITORY, layer), signature).unwrap();
+        write("payload", &stored.payload);
+        write("sig.der", &stored.signature);
+        let args = [
+            "dgst",
+            "-sha256",
+            "-verify",
+            &public,
+            "-signature",
+            "sig.der",
+            "payload",
+        ];
+        let (ok, output) = verifier("openssl", &args, &folder);
+        assert!(ok && output.contains("Verified OK"), "{digest}: {output}");
+    }
+
+    // securesystemslib over each DSSE layer of the index's attestation manifests.
+    let index: ImageIndex = signed.manifest(REPOSITORY, "linux");
+    write("verify.py", SECURESYSTEMSLIB_VERIFY.as_bytes());
+    let mut envelopes = 0;
+    for entry in index
+        .manifests
+        .iter()
+        .filter(|e| attest::attach::attestation_subject(e).is_some())
+    {
+        let manifest: ImageManifest = signed.manifest(REPOSITORY, entry.digest.as_str());
+        for layer in envelope_layers(&manifest) {
+            write("envelope.json", &signed.blob(REPOSITORY, layer));
+            let (ok, output) =
+                verifier("python3", &["verify.py", "envelope.json", &public], &folder);
+            assert!(ok, "{}: {output}", layer.digest);
+            envelopes += 1;
+        }
+    }
+    assert_eq!(
+        envelopes, 6,
+        "provenance, SPDX and CycloneDX for each of two platforms"
+    );
+
+    // sigstore-js over the bundle referrer of every signed manifest.
+    write(
+        "verify-bundle.js",
+        include_bytes!("../../../attest/tests/data/verify-bundle.js"),
+    );
+    let key_id = attest::PublicKey::from_pem(&std::fs::read_to_string(&public).unwrap())
+        .unwrap()
+        .key_id()
+        .to_owned();
+    for digest in signed.all_digests() {
+        let referrers: ImageIndex =
+            serde_json::from_slice(&signed.get(&format!("/v2/{REPOSITORY}/referrers/{digest}")))
+                .unwrap();
+        let bundle = referrers
+            .manifests
+            .iter()
+            .find(|d| d.artifact_type.as_deref() == Some(attest::cosign::BUNDLE_MEDIA_TYPE))
+            .expect("a bundle referrer");
+        let manifest: ImageManifest = signed.manifest(REPOSITORY, bundle.digest.as_str());
+        write("bundle.json", &signed.blob(REPOSITORY, &manifest.layers[0]));
+        let (ok, output) = verifier(
+            "node",
+            &["verify-bundle.js", "bundle.json", &public, &key_id],
+            &folder,
+        );
+        assert!(ok && output.contains("verified"), "{digest}: {output}");
+    }
+}

@@ -144,25 +144,17 @@ fn exit_code(failure: &Failure) -> u8 {
     }
 }
 
-/// Everything signed about `digest`: its `.sig` tag's payloads, its referrers (bundles and
-/// DSSE attestations), and the DSSE layers of its attestation manifest in `index`. The same
-/// blob found twice is checked once; blobs that do not parse are named, not checked.
+/// Everything signed about `digest`: its referrers (bundles and DSSE attestations), the DSSE
+/// layers of its attestation manifest in `index`, and its `.sig` tag's payloads, in that
+/// order: signatures that name their key come first, so a key outside the trusted set reads
+/// as "untrusted key" rather than as a signature nothing verifies. The same blob found twice
+/// is checked once; blobs that do not parse are named, not checked.
 fn gather(
     remote: &Remote,
     digest: &oci::Digest,
     index: Option<&ImageIndex>,
 ) -> anyhow::Result<(Vec<Evidence>, Vec<String>)> {
     let mut found = Found::default();
-    if let Some(signatures) = remote.manifest(&legacy_signature_tag(digest))? {
-        let manifest = signatures.image()?;
-        for (layer, signature) in signature_layers(&manifest) {
-            let payload = remote.blob(layer)?;
-            match SignedPayload::from_stored(payload, signature) {
-                Some(signed) => found.add(layer, Evidence::SimpleSigning(signed)),
-                None => found.unreadable(layer, "a signature annotation that is not base64"),
-            }
-        }
-    }
     let mut manifests: Vec<Descriptor> = remote.referrers(digest)?;
     manifests.extend(
         index
@@ -195,6 +187,16 @@ fn gather(
             }
         }
     }
+    if let Some(signatures) = remote.manifest(&legacy_signature_tag(digest))? {
+        let manifest = signatures.image()?;
+        for (layer, signature) in signature_layers(&manifest) {
+            let payload = remote.blob(layer)?;
+            match SignedPayload::from_stored(payload, signature) {
+                Some(signed) => found.add(layer, Evidence::SimpleSigning(signed)),
+                None => found.unreadable(layer, "a signature annotation that is not base64"),
+            }
+        }
+    }
     Ok((found.evidence, found.unreadable))
 }
 
@@ -206,14 +208,22 @@ struct Found {
 }
 
 impl Found {
+    /// A layer is the same evidence when its digest and annotations (a `.sig` layer's
+    /// signature) are.
     fn add(&mut self, layer: &Descriptor, evidence: Evidence) {
-        if self.seen.insert(layer.digest.to_string()) {
+        if self
+            .seen
+            .insert(format!("{} {:?}", layer.digest, layer.annotations))
+        {
             self.evidence.push(evidence);
         }
     }
 
     fn unreadable(&mut self, layer: &Descriptor, why: &str) {
-        if self.seen.insert(layer.digest.to_string()) {
+        if self
+            .seen
+            .insert(format!("{} {:?}", layer.digest, layer.annotations))
+        {
             self.unreadable.push(format!("{}: {why}", layer.digest));
         }
     }

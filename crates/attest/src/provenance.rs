@@ -10,8 +10,11 @@ use crate::time::Timestamp;
 pub const SLSA_PROVENANCE_V1: &str = "https://slsa.dev/provenance/v1";
 
 /// Our `buildType`: an Official Images build of one library entry for one architecture, whose
-/// external parameters are the entry's fields under their library-file names.
-pub const BUILD_TYPE: &str = "https://github.com/docker-library/official-images#library-entry/v1";
+/// external parameters are the entry's fields under their library-file names. The URI is the
+/// page in Hallmark's source tree that defines it, `docs/build-types/library-entry-v1.md`; a
+/// change of meaning is a new page and a new URI (`…-v2.md`), never an edit of this one.
+pub const BUILD_TYPE: &str =
+    "https://github.com/hallmark-oci/hallmark/blob/main/docs/build-types/library-entry-v1.md";
 
 /// The SLSA Provenance v1 predicate, as far as Hallmark writes and checks it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -67,3 +67,33 @@ fn provenance_follows_the_entry_for_each_architecture() {
         );
     }
 }
+
+#[test]
+fn the_build_type_names_the_page_that_defines_it() {
+    let (_, page) = BUILD_TYPE
+        .split_once("/blob/main/")
+        .expect("a path in Hallmark's source tree");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(page);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert!(
+        text.contains(BUILD_TYPE),
+        "{} does not state its URI",
+        path.display()
+    );
+    for field in [
+        "GitRepo",
+        "GitCommit",
+        "Directory",
+        "File",
+        "Builder",
+        "Tags",
+        "arch",
+    ] {
+        assert!(
+            text.contains(&format!("`{field}`")),
+            "{field} is not documented"
+        );
+    }
+}

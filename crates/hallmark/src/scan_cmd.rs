@@ -5,6 +5,7 @@
 mod advisories;
 mod progress;
 mod pull;
+mod stored;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,6 +17,7 @@ use scan::image::source::{self, ImageInventory, ImageSource, ScanOptions};
 use scan::report::{cyclonedx, json, sarif, spdx, table};
 use scan::{AdvisoryDb, DiskCache, LayerCache, MemoryCache, Report, ReportOptions, Severity};
 
+use crate::data_dir::{self, DataArgs};
 use crate::output::{print_json, OutputFormat};
 
 /// Scan an image for packages and known vulnerabilities.
@@ -51,6 +53,10 @@ pub struct ScanArgs {
     /// Speak plain HTTP to the registry (loopback registries always get plain HTTP).
     #[arg(long)]
     insecure: bool,
+    /// A registry data folder: its advisories (`hallmark db import`) are matched too, and
+    /// the scanned inventories are recorded there, so later imports re-match them.
+    #[arg(long, env = "HALLMARK_DATA", value_name = "DIR")]
+    data: Option<PathBuf>,
     /// Keep layer analyses in this folder, so a layer shared by many images is read once.
     #[arg(long, value_name = "DIR")]
     cache: Option<PathBuf>,
@@ -79,12 +85,23 @@ impl Threshold {
     }
 }
 
-/// Runs the command.
+/// Runs the command: with `--data`, over the data folder's stored advisories, recording the
+/// scanned inventories there for re-matching; otherwise over `--advisories` alone.
 pub fn run(args: ScanArgs, format: OutputFormat) -> anyhow::Result<ExitCode> {
-    let mut db = AdvisoryDb::new();
-    advisories::load(&args.advisories, &mut db)?;
-    let images = scan_images(&args, &db)?;
-    finish(&args, images, &db, format)
+    let Some(data) = args.data.clone() else {
+        let mut db = AdvisoryDb::new();
+        advisories::load(&args.advisories, &mut db)?;
+        let images = scan_images(&args, &db)?;
+        return finish(&args, images, &db, format);
+    };
+    data_dir::block_on(async move {
+        let (_, meta) = DataArgs { data }.open().await?;
+        let mut db = stored::advisories(&meta).await?;
+        advisories::load(&args.advisories, &mut db)?;
+        let images = scan_images(&args, &db)?;
+        stored::record(&meta, &args.image, &images, &db).await?;
+        finish(&args, images, &db, format)
+    })
 }
 
 /// Pulls the image if it is a registry reference, and reads its layers.
@@ -112,7 +129,7 @@ fn scan_images(args: &ScanArgs, db: &AdvisoryDb) -> anyhow::Result<Vec<ImageInve
     };
     if db.advisories().is_empty() {
         eprintln!(
-            "hallmark: no advisory data, so only the inventory is reported; pass --advisories PATH"
+            "hallmark: no advisory data, so only the inventory is reported; pass --advisories PATH or --data with imported data"
         );
     }
     let progress = Arc::new(progress::LayerProgress::new());

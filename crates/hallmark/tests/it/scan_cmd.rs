@@ -368,6 +368,57 @@ fn bad_inputs_are_one_line_errors() {
     }
 }
 
+#[tokio::test]
+async fn data_folders_receive_the_scanned_inventory() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout_dir = dir.path().join("layout");
+    std::fs::create_dir(&layout_dir).unwrap();
+    layout(&layout_dir);
+    let data = dir.path().join("data");
+    drop(store::open_embedded(&data).await.unwrap());
+    let output = scan(&layout_dir, &["--format", "json"]);
+    assert!(output.status.success());
+    let with_data = {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_hallmark"));
+        command
+            .args(["--format", "json", "scan"])
+            .arg(format!("oci:{}:app", layout_dir.display()))
+            .arg("--data")
+            .arg(&data)
+            .arg("--advisories")
+            .arg(advisories("npm"));
+        command.output().unwrap()
+    };
+    assert!(
+        with_data.status.success(),
+        "{}",
+        String::from_utf8_lossy(&with_data.stderr)
+    );
+    let report = stdout_json(&with_data);
+    let digest = report["images"][0]["digest"].as_str().unwrap().to_owned();
+    let (_, meta) = store::open_embedded(&data).await.unwrap();
+    let stored = store::MetaStore::inventories(&meta).await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].digest.to_string(), digest);
+    assert_eq!(
+        stored[0].references,
+        [format!("oci:{}:app", layout_dir.display())]
+    );
+    // The stored findings are the scan's: the npm advisories given with --advisories.
+    for id in [
+        "GHSA-35jh-r3h4-6jhm",
+        "GHSA-p6mc-m468-83gw",
+        "GHSA-xvch-5gv4-984h",
+    ] {
+        assert!(stored[0].findings.contains(id), "{}", stored[0].findings);
+    }
+    assert!(
+        !stored[0].findings.contains("PYSEC-"),
+        "{}",
+        stored[0].findings
+    );
+}
+
 /// Runs skopeo, panicking with its output on failure.
 fn skopeo(args: &[&str]) {
     let output = Command::new("skopeo")

@@ -118,17 +118,26 @@ const CYCLONEDX: &str =
 struct Signed {
     work: tempfile::TempDir,
     server: Server,
+    /// The registry the image is on: the server, or another registry.
+    host: String,
     index: oci::Digest,
     platforms: Vec<oci::Digest>,
 }
 
 impl Signed {
     fn new() -> Self {
+        Self::on(None)
+    }
+
+    /// The image on `registry` (`HOST:PORT`), or on a `hallmark serve` of its own.
+    fn on(registry: Option<&str>) -> Self {
         let work = tempfile::tempdir().unwrap();
         let server = Server::start(&work.path().join("data"));
+        let host = registry.map_or_else(|| server.host(), str::to_owned);
         let this = Self {
             work,
             server,
+            host,
             index: digest_of(b""),
             platforms: Vec::new(),
         };
@@ -194,7 +203,7 @@ impl Signed {
     }
 
     fn image(&self, repository: &str) -> String {
-        format!("{}/{repository}:linux", self.server.host())
+        format!("{}/{repository}:linux", self.host)
     }
 
     fn hallmark(&self, args: &[&str]) -> Output {
@@ -219,7 +228,7 @@ impl Signed {
 
     /// `skopeo copy --all` of `source` to `repository:tag`, digests kept.
     fn skopeo_copy(&self, source: &str, repository: &str, tag: &str) {
-        let destination = format!("docker://{}/{repository}:{tag}", self.server.host());
+        let destination = format!("docker://{}/{repository}:{tag}", self.host);
         run(
             &self.server,
             Command::new("skopeo").args([
@@ -236,7 +245,7 @@ impl Signed {
 
     /// Copies the image and, when `with_signatures`, its `.sig` tags to `repository`.
     fn mirror(&self, repository: &str, with_signatures: bool) {
-        let source = |tag: &str| format!("docker://{}/{REPOSITORY}:{tag}", self.server.host());
+        let source = |tag: &str| format!("docker://{}/{REPOSITORY}:{tag}", self.host);
         self.skopeo_copy(&source("linux"), repository, "linux");
         if with_signatures {
             for digest in self.all_digests() {
@@ -658,4 +667,88 @@ fn independent_verifiers_accept_what_the_registry_stores() {
         );
         assert!(ok && output.contains("verified"), "{digest}: {output}");
     }
+}
+
+/// `docker-registry serve` (distribution 2.8: no referrers API, no Hub API) on a free loopback
+/// port; killed when dropped.
+struct Distribution {
+    child: std::process::Child,
+    address: String,
+    _data: tempfile::TempDir,
+}
+
+impl Distribution {
+    fn start() -> Self {
+        let data = tempfile::tempdir().unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        drop(listener);
+        let config = data.path().join("config.yml");
+        let storage = data.path().join("storage");
+        let yaml = format!(
+            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n\
+             http:\n  addr: {address}\n",
+            storage.display()
+        );
+        std::fs::write(&config, yaml).unwrap();
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("docker-registry runs (apt-get install docker-registry)");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::net::TcpStream::connect(&address).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "docker-registry did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        Self {
+            child,
+            address,
+            _data: data,
+        }
+    }
+}
+
+impl Drop for Distribution {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+#[ignore = "needs skopeo and docker-registry"]
+fn another_registry_without_referrers_or_tiers_works_and_says_tier_unknown() {
+    let registry = Distribution::start();
+    // Pushed, attested and signed on distribution: referrers go to the referrers tag schema.
+    let signed = Signed::on(Some(&registry.address));
+    let key = signed.path("release.pub");
+    let (code, answer) = signed.verify(REPOSITORY, &["--key", &key]);
+    assert_eq!(code, 0, "{answer:#}");
+    assert_eq!(answer["tier"], Value::Null);
+    let bundles = answer["manifests"][0]["report"]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["about"].as_str().unwrap().ends_with("(bundle)"))
+        .count();
+    assert!(
+        bundles > 0,
+        "no bundle found through the referrers tag: {answer:#}"
+    );
+    let text = signed.succeed(&["verify", &signed.image(REPOSITORY), "--key", &key]);
+    assert!(text.contains("tier unknown"), "{text}");
+
+    let policy = signed.policy("policy.toml", POLICY);
+    let (code, answer) = signed.verify(REPOSITORY, &["--key", &key, "--policy", &policy]);
+    assert_eq!(
+        (code, answer["failure"]["reason"].as_str()),
+        (19, Some("tier-unknown")),
+        "{answer:#}"
+    );
 }

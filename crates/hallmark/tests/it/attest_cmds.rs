@@ -400,6 +400,23 @@ fn signed_images_verify_and_survive_a_skopeo_copy_with_their_signatures() {
     let (code, answer) = signed.verify("library/mirror", &["--key", &key, "--policy", &policy]);
     assert_eq!(code, 0, "{answer:#}");
 
+    // The key is encrypted because HALLMARK_KEY_PASSWORD was set; without it, it is not.
+    let private = std::fs::read_to_string(signed.path("release.key")).unwrap();
+    assert!(
+        private.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"),
+        "{private}"
+    );
+    let plain = Command::new(env!("CARGO_BIN_EXE_hallmark"))
+        .args(["key", "generate", &signed.path("plain")])
+        .env_remove("HALLMARK_KEY_PASSWORD")
+        .output()
+        .unwrap();
+    assert!(plain.status.success(), "{plain:?}");
+    let private = std::fs::read_to_string(signed.path("plain.key")).unwrap();
+    assert!(
+        private.starts_with("-----BEGIN PRIVATE KEY-----"),
+        "{private}"
+    );
     // Keys are never overwritten.
     let again = signed.hallmark(&["key", "generate", &signed.path("release")]);
     assert!(!again.status.success());

@@ -3,13 +3,13 @@
 //!
 //! Layout: `<data>/build-logs/<arch>/<repo>/<tag>/<start>-<identity>.log`, one file per
 //! build attempt, `<start>` the start time in Unix seconds padded to 12 digits so that names
-//! sort by time. A log is written to a temporary file while the build runs and renamed into
-//! place when it ends, succeeded or failed, so a reader never sees half a log and a failed
-//! build's log is as readable as a good one's. The registry reads the newest file by name
-//! (`registry`'s `build_log` service); the two agree on this layout and nothing else.
+//! sort by time. A build appends to its log as it runs, so the newest log of a tag is the
+//! running build's, followed live; a failed build's log stays as readable as a good one's.
+//! The registry reads the newest file by name (`registry`'s `build_log` service); the two
+//! agree on this layout and nothing else.
 
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use oci::Architecture;
@@ -23,13 +23,6 @@ pub const BUILD_LOGS_DIR: &str = "build-logs";
 #[derive(Debug, Clone)]
 pub struct BuildLogs {
     root: PathBuf,
-}
-
-/// A log being written; [`LogFile::finish`] puts it in place.
-#[derive(Debug)]
-pub struct LogFile {
-    temp: tempfile::NamedTempFile,
-    path: PathBuf,
 }
 
 impl BuildLogs {
@@ -46,23 +39,20 @@ impl BuildLogs {
         self.root.join(arch.as_str()).join(repo).join(tag)
     }
 
-    /// Starts the log of a build of `arch/repo:tag` with `identity`, begun at `start`.
-    pub fn start(
+    /// The log file of a build of `arch/repo:tag` with `identity`, started at `start`; its
+    /// folder is created.
+    pub fn path(
         &self,
         arch: Architecture,
         repo: &str,
         tag: &str,
         identity: &BuildIdentity,
-        start: u64,
-    ) -> io::Result<LogFile> {
+        start: i64,
+    ) -> io::Result<PathBuf> {
         let folder = self.folder(arch, repo, tag);
         fs::create_dir_all(&folder)?;
         let hex = identity.0.hex();
-        let name = format!("{start:012}-{}.log", &hex[..hex.len().min(12)]);
-        Ok(LogFile {
-            temp: tempfile::NamedTempFile::new_in(&folder)?,
-            path: folder.join(name),
-        })
+        Ok(folder.join(format!("{start:012}-{}.log", &hex[..hex.len().min(12)])))
     }
 
     /// The newest log of `arch/repo:tag`, if any build of it ran.
@@ -93,49 +83,28 @@ pub fn latest_log(folder: &Path) -> io::Result<Option<PathBuf>> {
     Ok(newest)
 }
 
-impl LogFile {
-    /// Syncs the log and renames it into place; returns where it lies.
-    pub fn finish(self) -> io::Result<PathBuf> {
-        self.temp.as_file().sync_all()?;
-        self.temp.persist(&self.path).map_err(|err| err.error)?;
-        Ok(self.path)
-    }
-}
-
-impl Write for LogFile {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.temp.write(buf)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.temp.flush()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use oci::{Digest, DigestAlgorithm};
 
     #[test]
-    fn the_newest_finished_log_is_read_and_unfinished_ones_are_not() {
+    fn the_newest_log_of_a_tag_is_read() {
         let dir = tempfile::tempdir().unwrap();
         let logs = BuildLogs::new(dir.path());
         let identity = BuildIdentity(Digest::of(DigestAlgorithm::Sha256, b"build"));
         let arch = Architecture::Amd64;
         assert_eq!(logs.latest(arch, "hello", "1").unwrap(), None);
-        for (start, text) in [(100, "first\n"), (2_000, "second\n")] {
-            let mut log = logs.start(arch, "hello", "1", &identity, start).unwrap();
-            log.write_all(text.as_bytes()).unwrap();
-            log.finish().unwrap();
+        for (start, text) in [(2_000, "second\n"), (100, "first\n")] {
+            let path = logs.path(arch, "hello", "1", &identity, start).unwrap();
+            fs::write(path, text).unwrap();
         }
-        let mut running = logs.start(arch, "hello", "1", &identity, 3_000).unwrap();
-        running.write_all(b"still running\n").unwrap();
+        // Temporary files of other writers are not logs.
+        fs::write(dir.path().join("build-logs/amd64/hello/1/.tmp123"), "x").unwrap();
         let latest = logs.latest(arch, "hello", "1").unwrap().unwrap();
         assert_eq!(fs::read_to_string(&latest).unwrap(), "second\n");
-        assert!(latest.ends_with(
-            "amd64/hello/1/000000002000-".to_owned() + &identity.0.hex()[..12] + ".log"
-        ));
+        let name = format!("000000002000-{}.log", &identity.0.hex()[..12]);
+        assert!(latest.ends_with(Path::new("amd64/hello/1").join(name)));
         assert_eq!(
             logs.latest(Architecture::Arm64v8, "hello", "1").unwrap(),
             None

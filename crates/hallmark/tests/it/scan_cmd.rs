@@ -50,8 +50,13 @@ fn dpkg_stanza(name: &str, version: &str) -> String {
 }
 
 /// An OCI layout tagged `app`: bookworm with apt and tar (each open in Debian 12), requests
-/// 2.25.0, and lodash 4.17.15 with minimist 1.2.5.
+/// 2.25.0, and lodash 4.17.15 with minimist 1.2.5. Returns the layers' digests.
 fn layout(root: &Path) -> Vec<String> {
+    layout_for(root, &["amd64"])
+}
+
+/// [`layout`] for each of `architectures` (an image index when there are several).
+fn layout_for(root: &Path, architectures: &[&str]) -> Vec<String> {
     let layers = [
         (
             layer(&[
@@ -99,27 +104,58 @@ fn layout(root: &Path) -> Vec<String> {
         .iter()
         .map(|(_, c)| json!({"created_by": c}))
         .collect();
-    let config = json!({
-        "architecture": "amd64", "os": "linux",
-        "rootfs": {"type": "layers", "diff_ids": digests},
-        "history": history,
-    });
-    let config = blob(
-        root,
-        "application/vnd.oci.image.config.v1+json",
-        &serde_json::to_vec(&config).unwrap(),
-    );
-    let manifest = json!({
-        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": config, "layers": descriptors,
-    });
-    let mut descriptor = blob(
-        root,
-        "application/vnd.oci.image.manifest.v1+json",
-        &serde_json::to_vec(&manifest).unwrap(),
-    );
-    descriptor["annotations"] = json!({"org.opencontainers.image.ref.name": "app"});
-    let index = json!({"schemaVersion": 2, "manifests": [descriptor]});
+    let mut manifests: Vec<Value> = architectures
+        .iter()
+        .map(|architecture| {
+            // With several platforms each gets a layer of its own, as real images do.
+            let (mut layers, mut diff_ids, mut history) =
+                (descriptors.clone(), digests.clone(), history.clone());
+            if architectures.len() > 1 {
+                let own = layer(&[("etc/architecture", architecture.to_string())]);
+                let own = blob(root, tar, &own);
+                diff_ids.push(own["digest"].as_str().unwrap().to_owned());
+                layers.push(own);
+                history.push(json!({"created_by": format!("COPY {architecture} /")}));
+            }
+            let config = json!({
+                "architecture": architecture, "os": "linux",
+                "rootfs": {"type": "layers", "diff_ids": diff_ids},
+                "history": history,
+            });
+            let config = blob(
+                root,
+                "application/vnd.oci.image.config.v1+json",
+                &serde_json::to_vec(&config).unwrap(),
+            );
+            let manifest = json!({
+                "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": config, "layers": layers,
+            });
+            let mut descriptor = blob(
+                root,
+                "application/vnd.oci.image.manifest.v1+json",
+                &serde_json::to_vec(&manifest).unwrap(),
+            );
+            descriptor["platform"] = json!({"architecture": architecture, "os": "linux"});
+            descriptor
+        })
+        .collect();
+    // Several platforms sit behind an image index, as registries serve them.
+    let mut top = if manifests.len() == 1 {
+        manifests.remove(0)
+    } else {
+        let index = json!({
+            "schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": manifests,
+        });
+        blob(
+            root,
+            "application/vnd.oci.image.index.v1+json",
+            &serde_json::to_vec(&index).unwrap(),
+        )
+    };
+    top["annotations"] = json!({"org.opencontainers.image.ref.name": "app"});
+    let index = json!({"schemaVersion": 2, "manifests": [top]});
     std::fs::write(root.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
     std::fs::write(
         root.join("oci-layout"),
@@ -315,6 +351,36 @@ fn the_table_shows_layers_links_and_credits() {
 }
 
 #[test]
+fn multi_platform_images_scan_every_platform_or_the_one_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    layout_for(dir.path(), &["amd64", "arm64"]);
+    let platforms = |options: &[&str]| -> Vec<String> {
+        let output = scan_with(dir.path(), &["--format", "json"], options);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let report = stdout_json(&output);
+        report["images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|image| {
+                assert_eq!(image["findings"].as_array().unwrap().len(), 6);
+                image["platform"].as_str().unwrap().to_owned()
+            })
+            .collect()
+    };
+    assert_eq!(platforms(&[]), ["linux/amd64", "linux/arm64"]);
+    assert_eq!(platforms(&["--platform", "linux/arm64"]), ["linux/arm64"]);
+    let none = scan_with(dir.path(), &[], &["--platform", "linux/s390x"]);
+    assert_eq!(none.status.code(), Some(1));
+    let stderr = String::from_utf8(none.stderr).unwrap();
+    assert!(stderr.contains("matches the tag and platform"), "{stderr}");
+}
+
+#[test]
 fn document_formats_come_out_whole() {
     let dir = tempfile::tempdir().unwrap();
     layout(dir.path());
@@ -477,4 +543,53 @@ fn images_pushed_to_a_hallmark_registry_scan_by_reference() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains("pulling layer sha256:"), "{stderr}");
     }
+}
+
+#[test]
+#[ignore = "needs skopeo"]
+fn multi_platform_registry_images_pull_only_the_platform_asked_for() {
+    let work = tempfile::tempdir().unwrap();
+    let server = crate::server::Server::start(&work.path().join("data"));
+    let source = work.path().join("source");
+    std::fs::create_dir(&source).unwrap();
+    layout_for(&source, &["amd64", "arm64"]);
+    let reference = format!("{}/library/multi:1", server.host());
+    skopeo(&[
+        "copy",
+        "--all",
+        "--preserve-digests",
+        "--dest-tls-verify=false",
+        &format!("oci:{}:app", source.display()),
+        &format!("docker://{reference}"),
+    ]);
+    let platforms = |options: &[&str]| -> (Vec<String>, usize) {
+        let output = Command::new(env!("CARGO_BIN_EXE_hallmark"))
+            .args(["--format", "json", "scan", &reference])
+            .args(options)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let report = stdout_json(&output);
+        let platforms = report["images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["platform"].as_str().unwrap().to_owned())
+            .collect();
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        (platforms, stderr.matches("pulling layer").count())
+    };
+    // The three shared layers are pulled once, each platform's own layer only for it.
+    assert_eq!(
+        platforms(&[]),
+        (vec!["linux/amd64".into(), "linux/arm64".into()], 5)
+    );
+    assert_eq!(
+        platforms(&["--platform", "linux/arm64"]),
+        (vec!["linux/arm64".into()], 4)
+    );
 }

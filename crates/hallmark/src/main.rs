@@ -12,6 +12,7 @@ mod gc_cmd;
 mod key_cmd;
 mod library_cmd;
 mod output;
+mod publish_cmd;
 mod remote;
 mod scan_cmd;
 mod serve_cmd;
@@ -40,6 +41,8 @@ struct Cli {
 enum Command {
     /// Read, check and reason about library definition files (bashbrew's commands).
     Library(library_cmd::LibraryArgs),
+    /// Assemble each Tag and SharedTag under library/ from the per-architecture builds.
+    Publish(publish_cmd::PublishArgs),
     /// Serve the OCI distribution API (a registry) from a data folder.
     Serve(serve_cmd::ServeArgs),
     /// Remove untagged manifests and unreferenced blobs from a data folder, beside a running
@@ -94,6 +97,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Library(args) => library_cmd::run(args, cli.format),
+        Command::Publish(args) => publish_cmd::run(args, cli.format),
         Command::Serve(args) => serve_cmd::run(args),
         Command::Gc(args) => gc_cmd::run(args, cli.format),
         Command::Fsck(args) => fsck_cmd::run(args, cli.format),

@@ -1,0 +1,168 @@
+//! `hallmark publish`: assembles every Tag and SharedTag of the library under
+//! `library/<repo>` as a multi-architecture index from the per-architecture images the build
+//! agents pushed to `<arch>/<repo>:<tag>`.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use build::publish::ArchOutcome;
+use build::push::{publish_tag, ArchSource};
+use client::{Client, Repository};
+use library::{Entry, Library};
+use oci::Architecture;
+use serde::Serialize;
+
+use crate::output::{print_json, print_lines, Format};
+
+/// Publish the library's tags under library/ from the per-architecture builds.
+#[derive(Debug, clap::Args)]
+pub struct PublishArgs {
+    /// The library folder (one file per repository).
+    #[arg(long, value_name = "DIR")]
+    library: PathBuf,
+    /// The registry, HOST[:PORT].
+    #[arg(long, value_name = "HOST")]
+    registry: String,
+    /// Credentials of a publisher, USER:PASS (otherwise the docker config file's `auths`).
+    #[arg(long, value_name = "USER:PASS")]
+    creds: Option<String>,
+    /// Talk plain HTTP to this registry even when it is not on a loopback address.
+    #[arg(long)]
+    insecure: bool,
+    /// The docker config file whose `auths` hold credentials.
+    #[arg(long, value_name = "FILE")]
+    authfile: Option<PathBuf>,
+    /// Repositories to publish (default: every repository of the library).
+    repos: Vec<String>,
+}
+
+/// One published tag, for `--format json`.
+#[derive(Debug, Serialize)]
+struct Published {
+    repository: String,
+    tag: String,
+    digest: String,
+    architectures: BTreeMap<Architecture, ArchOutcome>,
+}
+
+pub fn run(args: PublishArgs, format: Format) -> anyhow::Result<ExitCode> {
+    let (library, errors) = Library::load_dir(&args.library)
+        .with_context(|| format!("reading the library folder {}", args.library.display()))?;
+    for error in &errors {
+        eprintln!("hallmark: {error}");
+    }
+    let client = client(&args)?;
+    let verbose = std::io::stderr().is_terminal() || format == Format::Text;
+    let mut progress = |line: &str| {
+        if verbose {
+            eprintln!("{line}");
+        }
+    };
+    let mut published = Vec::new();
+    for (repo, file) in library.repos() {
+        if !args.repos.is_empty() && !args.repos.iter().any(|r| r == repo) {
+            continue;
+        }
+        let mut tags: Vec<(&str, Vec<&Entry>)> = Vec::new();
+        for entry in &file.entries {
+            tags.extend(entry.tags.iter().map(|tag| (tag.as_str(), vec![entry])));
+        }
+        for group in file.shared_tag_groups() {
+            for tag in group.shared_tags {
+                tags.push((tag, group.entries.clone()));
+            }
+        }
+        let target = repository(&args.registry, &format!("library/{repo}"))?;
+        for (tag, entries) in tags {
+            let (declared, sources) = arch_sources(&args.registry, repo, &entries)?;
+            let done = publish_tag(&client, &target, tag, &declared, &sources, &mut progress)
+                .with_context(|| format!("publishing library/{repo}:{tag}"))?;
+            published.push(Published {
+                repository: format!("library/{repo}"),
+                tag: tag.to_owned(),
+                digest: done.digest.to_string(),
+                architectures: done.assembled.outcomes,
+            });
+        }
+    }
+    match format {
+        Format::Json => print_json(&published)?,
+        Format::Text => print_lines(published.iter().map(|p| {
+            let arches: Vec<String> = p
+                .architectures
+                .iter()
+                .map(|(arch, outcome)| format!("{arch}={}", outcome_name(*outcome)))
+                .collect();
+            format!(
+                "{}:{} {} {}",
+                p.repository,
+                p.tag,
+                p.digest,
+                arches.join(" ")
+            )
+        }))?,
+    }
+    Ok(if errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Where each architecture of `entries` was pushed: `<arch>/<repo>:<the entry's first tag>`,
+/// the one tag no other entry holds.
+fn arch_sources(
+    registry: &str,
+    repo: &str,
+    entries: &[&Entry],
+) -> anyhow::Result<(Vec<Architecture>, Vec<ArchSource>)> {
+    let mut declared = Vec::new();
+    let mut sources = Vec::new();
+    for entry in entries {
+        let Some(first) = entry.tags.first() else {
+            continue;
+        };
+        for &arch in &entry.architectures {
+            declared.push(arch);
+            sources.push(ArchSource {
+                arch,
+                repository: repository(registry, &format!("{arch}/{repo}"))?,
+                tag: first.clone(),
+            });
+        }
+    }
+    Ok((declared, sources))
+}
+
+fn repository(registry: &str, name: &str) -> anyhow::Result<Repository> {
+    Repository::parse(&format!("{registry}/{name}")).with_context(|| {
+        format!("{registry}/{name} is not a repository: give --registry as HOST[:PORT]")
+    })
+}
+
+fn client(args: &PublishArgs) -> anyhow::Result<Client> {
+    let creds = args
+        .creds
+        .as_deref()
+        .map(client::Credentials::parse)
+        .transpose()
+        .context("--creds takes USER:PASS")?;
+    Ok(Client::new(client::ClientOptions {
+        creds,
+        insecure: args.insecure,
+        docker_config: args.authfile.clone(),
+        ..client::ClientOptions::default()
+    })?)
+}
+
+fn outcome_name(outcome: ArchOutcome) -> &'static str {
+    match outcome {
+        ArchOutcome::Updated => "updated",
+        ArchOutcome::Unchanged => "unchanged",
+        ArchOutcome::KeptPublished => "kept-published",
+        ArchOutcome::Missing => "missing",
+    }
+}

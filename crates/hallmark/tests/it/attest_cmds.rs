@@ -108,12 +108,6 @@ fn provenance(arch: oci::Architecture) -> Vec<u8> {
     serde_json::to_vec(&provenance).unwrap()
 }
 
-const SPDX: &str = r#"{"spdxVersion":"SPDX-2.3","dataLicense":"CC0-1.0","SPDXID":"SPDXRef-DOCUMENT",
-"name":"hello-world","documentNamespace":"https://spdx.org/spdxdocs/hallmark/hello-world-1",
-"creationInfo":{"created":"2025-06-01T12:00:00Z","creators":["Tool: hallmark"]},"packages":[]}"#;
-const CYCLONEDX: &str =
-    r#"{"bomFormat":"CycloneDX","specVersion":"1.6","version":1,"components":[]}"#;
-
 /// A server with hello-world pushed, attested and signed, and the files the commands use.
 struct Signed {
     work: tempfile::TempDir,
@@ -150,31 +144,50 @@ impl Signed {
             REPOSITORY,
             "linux",
         );
-        for (file, content) in [
-            ("amd64.json", provenance(oci::Architecture::Amd64)),
-            ("arm64v8.json", provenance(oci::Architecture::Arm64v8)),
-            ("spdx.json", SPDX.as_bytes().to_vec()),
-            ("cyclonedx.json", CYCLONEDX.as_bytes().to_vec()),
-        ] {
-            std::fs::write(this.path(file), content).unwrap();
-        }
-        for (file, kind) in [
-            ("amd64.json", "slsaprovenance1"),
-            ("arm64v8.json", "slsaprovenance1"),
-            ("spdx.json", "spdx"),
-            ("cyclonedx.json", "cyclonedx"),
-        ] {
-            let predicate = this.path(file);
-            this.succeed(&[
-                "attest",
-                &this.image(REPOSITORY),
-                "--predicate",
-                &predicate,
-                "--type",
-                kind,
-                "--key",
-                &this.path("release.key"),
-            ]);
+        let source = format!("oci:{}:linux", layout.display());
+        for arch in [oci::Architecture::Amd64, oci::Architecture::Arm64v8] {
+            let platform = arch.platform();
+            let platform = [
+                Some(platform.os),
+                Some(platform.architecture),
+                platform.variant,
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join("/");
+            // The SBOMs are the scanner's own documents for this platform's image.
+            let sboms =
+                [("spdx", "spdx-json"), ("cyclonedx", "cyclonedx-json")].map(|(kind, format)| {
+                    let document = this.succeed(&[
+                        "--format",
+                        format,
+                        "scan",
+                        &source,
+                        "--platform",
+                        &platform,
+                    ]);
+                    (kind, document.into_bytes())
+                });
+            let predicates = [("slsaprovenance1", provenance(arch))]
+                .into_iter()
+                .chain(sboms);
+            for (kind, document) in predicates {
+                let file = this.path(&format!("{kind}-{arch}.json"));
+                std::fs::write(&file, document).unwrap();
+                this.succeed(&[
+                    "attest",
+                    &this.image(REPOSITORY),
+                    "--predicate",
+                    &file,
+                    "--type",
+                    kind,
+                    "--platform",
+                    arch.as_str(),
+                    "--key",
+                    &this.path("release.key"),
+                ]);
+            }
         }
         let signed: Value = serde_json::from_str(&this.succeed(&[
             "--format",

@@ -782,3 +782,64 @@ fn another_registry_without_referrers_or_tiers_works_and_says_tier_unknown() {
         "{answer:#}"
     );
 }
+
+#[test]
+#[ignore = "needs skopeo"]
+fn registries_with_token_auth_take_skopeos_creds() {
+    let work = tempfile::tempdir().unwrap();
+    let server = Server::start_with_auth(&work.path().join("data"), "admin-secret");
+    let layout = work.path().join("layout");
+    multi_arch_layout(&layout);
+    let image = format!("{}/{REPOSITORY}:linux", server.host());
+    run(
+        &server,
+        Command::new("skopeo").args([
+            "copy",
+            "--all",
+            "--preserve-digests",
+            "--dest-tls-verify=false",
+            "--dest-creds=admin:admin-secret",
+            &format!("oci:{}:linux", layout.display()),
+            &format!("docker://{image}"),
+        ]),
+    );
+    let prefix = work.path().join("release").display().to_string();
+    let hallmark = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_hallmark"))
+            .args(args)
+            .env_remove("HALLMARK_KEY_PASSWORD")
+            .env("HOME", work.path())
+            .output()
+            .unwrap()
+    };
+    assert!(hallmark(&["key", "generate", &prefix]).status.success());
+    let (key, public) = (format!("{prefix}.key"), format!("{prefix}.pub"));
+
+    let anonymous = hallmark(&["sign", &image, "--key", &key]);
+    assert_eq!(anonymous.status.code(), Some(1), "{anonymous:?}");
+    let message = String::from_utf8_lossy(&anonymous.stderr);
+    assert!(
+        message.contains("--creds") || message.contains("use an account that may"),
+        "the error does not name the fix: {message}"
+    );
+    let signed = hallmark(&[
+        "sign",
+        &image,
+        "--key",
+        &key,
+        "--creds",
+        "admin:admin-secret",
+    ]);
+    assert!(signed.status.success(), "{signed:?}");
+    let verified = hallmark(&[
+        "verify",
+        &image,
+        "--key",
+        &public,
+        "--creds",
+        "admin:admin-secret",
+    ]);
+    let text = String::from_utf8_lossy(&verified.stdout);
+    assert!(verified.status.success(), "{verified:?}");
+    assert!(text.contains("tier official"), "{text}");
+}

@@ -56,8 +56,8 @@ pub struct ClientOptions {
     pub page_size: Option<u32>,
 }
 
-/// A registry client. It is `Send + Sync`; clones of the connection pool and token cache are
-/// not needed, share one client by reference.
+/// A registry client. It is `Send + Sync`: share one by reference between threads, and they
+/// share its connections and the tokens it earned.
 #[derive(Debug)]
 pub struct Client {
     agent: ureq::Agent,

@@ -1,6 +1,7 @@
 //! End-to-end tests of the `hallmark` binary.
 
 mod attest_cmds;
+mod attest_interop;
 mod auth_clients;
 mod crash_recovery;
 mod graph;

@@ -2,7 +2,7 @@
 //! history entry per instruction, into an OCI image whose every timestamp is
 //! SOURCE_DATE_EPOCH.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::Write;
 use std::sync::Arc;
@@ -12,7 +12,7 @@ use oci::manifest::{Descriptor, History, ImageConfig, ImageManifest, MediaType};
 use super::archive::{self, Extract};
 use super::context::{add_path, find_sources, Ownership};
 use super::dockerfile::{parse_dockerfile, CopySpec, Instruction, InstructionKind};
-use super::layer::{Meta, Node, Tree};
+use super::layer::{Kind, Meta, Node, Tree};
 use super::layout::Staging;
 use super::NativeError;
 use crate::clock::{unix_seconds, Clock, SystemClock};
@@ -143,7 +143,9 @@ struct ImageBuilder<'a> {
     layers: Vec<Descriptor>,
     /// Every folder the layers so far hold, with its metadata, so a later layer creating a
     /// path through it repeats that metadata rather than inventing its own.
-    folders: BTreeMap<Vec<Vec<u8>>, Meta>,
+    folders: BTreeMap<ImagePath, Meta>,
+    /// Every other path the layers so far hold: a later layer cannot make a folder of one.
+    others: BTreeSet<ImagePath>,
 }
 
 impl<'a> ImageBuilder<'a> {
@@ -165,6 +167,7 @@ impl<'a> ImageBuilder<'a> {
             config,
             layers: Vec::new(),
             folders: BTreeMap::new(),
+            others: BTreeSet::new(),
         })
     }
 
@@ -294,8 +297,13 @@ impl<'a> ImageBuilder<'a> {
             }
             add_path(&mut tree, &source.path, &target, owner, &parent_meta)?;
         }
+        let (folders, others) = paths_of(&tree);
+        if folders.keys().any(|folder| self.others.contains(folder)) {
+            return Err(not_a_folder(line, &dest_text));
+        }
         let written = self.staging.layer(&tree)?;
-        self.remember_folders(&tree);
+        self.folders.extend(folders);
+        self.others.extend(others);
         self.config.rootfs.diff_ids.push(written.diff_id);
         self.layers.push(written.descriptor);
         self.history(instruction, false);
@@ -330,24 +338,6 @@ impl<'a> ImageBuilder<'a> {
         })
     }
 
-    fn remember_folders(&mut self, tree: &Tree) {
-        fn walk(
-            prefix: &mut Vec<Vec<u8>>,
-            entries: &BTreeMap<Vec<u8>, Node>,
-            out: &mut BTreeMap<Vec<Vec<u8>>, Meta>,
-        ) {
-            for (name, node) in entries {
-                if let super::layer::Kind::Dir(children) = &node.kind {
-                    prefix.push(name.clone());
-                    out.insert(prefix.clone(), node.meta);
-                    walk(prefix, children, out);
-                    prefix.pop();
-                }
-            }
-        }
-        walk(&mut Vec::new(), &tree.root, &mut self.folders);
-    }
-
     /// Writes the config and the manifest; returns their descriptors (manifest first).
     fn finish(self) -> Result<(Descriptor, Descriptor), NativeError> {
         let config = serde_json::to_vec(&self.config).expect("a config serialises");
@@ -366,6 +356,36 @@ impl<'a> ImageBuilder<'a> {
         let manifest = self.staging.blob(MediaType::OCI_MANIFEST, &manifest)?;
         Ok((manifest, config))
     }
+}
+
+/// A path in the image, as its components.
+type ImagePath = Vec<Vec<u8>>;
+
+/// The folders of a layer with their metadata, and its other paths.
+fn paths_of(tree: &Tree) -> (BTreeMap<ImagePath, Meta>, BTreeSet<ImagePath>) {
+    fn walk(
+        prefix: &mut ImagePath,
+        entries: &BTreeMap<Vec<u8>, Node>,
+        folders: &mut BTreeMap<ImagePath, Meta>,
+        others: &mut BTreeSet<ImagePath>,
+    ) {
+        for (name, node) in entries {
+            prefix.push(name.clone());
+            match &node.kind {
+                Kind::Dir(children) => {
+                    folders.insert(prefix.clone(), node.meta);
+                    walk(prefix, children, folders, others);
+                }
+                _ => {
+                    others.insert(prefix.clone());
+                }
+            }
+            prefix.pop();
+        }
+    }
+    let (mut folders, mut others) = (BTreeMap::new(), BTreeSet::new());
+    walk(&mut Vec::new(), &tree.root, &mut folders, &mut others);
+    (folders, others)
 }
 
 fn not_a_folder(line: usize, dest: &str) -> NativeError {

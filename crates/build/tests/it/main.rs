@@ -5,4 +5,6 @@ mod docker_engine;
 mod fixture;
 mod git_cache;
 mod graph;
+mod native;
+mod native_interop;
 mod plan;

@@ -1,6 +1,7 @@
 //! Where images come from, named the way skopeo names them: `oci:PATH[:TAG]` (an OCI image
 //! layout), `docker-archive:PATH` (`docker save` output) and `dir:PATH` (a root filesystem,
-//! scanned as one layer). Registry references come with the registry integration.
+//! scanned as one layer). Registry images are pulled by the caller into an OCI layout (as
+//! `hallmark scan` does), since this crate does no network I/O.
 //!
 //! Every blob of an OCI layout is checked against its digest while it is read, and every
 //! layer of a docker archive against its `diff_id`: a scan reports what the digest names or
@@ -46,7 +47,7 @@ pub enum SourceError {
     #[error("{0:?} is not an image name this scanner reads; use oci:PATH[:TAG], docker-archive:PATH or dir:PATH")]
     UnknownTransport(String),
     /// Registry references are not read yet.
-    #[error("{0:?} names a registry image; pulling comes with the registry integration, so save it with skopeo first (oci: or docker-archive:)")]
+    #[error("{0:?} names a registry image, which this crate does not pull; scan it with hallmark scan, or save it with skopeo first (oci: or docker-archive:)")]
     Registry(String),
     /// A file could not be read.
     #[error("reading {path}: {source}")]

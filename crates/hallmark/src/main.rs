@@ -5,6 +5,7 @@
 //! library files or registries lives in those crates.
 
 mod admin_cmd;
+mod build_cmd;
 mod attest_cmd;
 mod data_dir;
 mod fsck_cmd;
@@ -41,6 +42,8 @@ struct Cli {
 enum Command {
     /// Read, check and reason about library definition files (bashbrew's commands).
     Library(library_cmd::LibraryArgs),
+    /// Plan (--plan) and run the builds of library entries, per architecture.
+    Build(build_cmd::BuildArgs),
     /// Assemble each Tag and SharedTag under library/ from the per-architecture builds.
     Publish(publish_cmd::PublishArgs),
     /// Serve the OCI distribution API (a registry) from a data folder.
@@ -97,6 +100,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Library(args) => library_cmd::run(args, cli.format),
+        Command::Build(args) => build_cmd::run(args, cli.format),
         Command::Publish(args) => publish_cmd::run(args, cli.format),
         Command::Serve(args) => serve_cmd::run(args),
         Command::Gc(args) => gc_cmd::run(args, cli.format),

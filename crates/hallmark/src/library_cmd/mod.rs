@@ -15,6 +15,9 @@ use clap::{Args, Subcommand};
 
 use crate::output::Format;
 
+pub(crate) use cache::open_git_cache;
+pub(crate) use load::LoadedLibrary;
+
 /// Options shared by every `library` command.
 #[derive(Debug, Args)]
 pub struct LibraryArgs {

@@ -1,0 +1,224 @@
+//! `hallmark build`: plan which library entries need building for which architecture and
+//! why (`--plan`), and build them into OCI image layouts with their records and logs.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use build::clock::{unix_seconds, Clock, SystemClock};
+use build::engine::{Engine, EngineKind};
+use build::native::NativeEngine;
+use build::plan::{plan, EngineChoice, Plan, PlanRequest, PlannedBuild, StaticParents};
+use build::records::{BuildRecord, FileRecords};
+use build::run::{run_build, RunPaths};
+use build::source::GitCache;
+use oci::{Architecture, Digest, ImageReference};
+use serde::Serialize;
+
+use crate::library_cmd::{open_git_cache, LoadedLibrary};
+use crate::output::{print_json, print_lines, Format};
+
+/// Arguments of `hallmark build`.
+#[derive(Debug, clap::Args)]
+pub struct BuildArgs {
+    /// REPO or REPO:TAG to build (default: the whole library).
+    specs: Vec<String>,
+    /// Print what would be built and why, and build nothing.
+    #[arg(long)]
+    plan: bool,
+    /// Only this architecture: the one this machine's agent builds.
+    #[arg(long)]
+    arch: Option<Architecture>,
+    /// Which engine builds: `native` for FROM scratch + ADD/COPY images, `docker` for the
+    /// Docker Engine, `auto` for native wherever the Dockerfile allows it.
+    #[arg(long, value_enum, default_value_t = EngineArg::Auto)]
+    engine: EngineArg,
+    /// The folder of library files.
+    #[arg(long, env = "HALLMARK_LIBRARY", default_value = "library")]
+    library: PathBuf,
+    /// Hallmark's cache folder; git sources are kept in its `git` subfolder.
+    #[arg(long, env = "HALLMARK_CACHE")]
+    cache: Option<PathBuf>,
+    /// The agent's data folder: build records under `builds/records`, logs under
+    /// `builds/logs`.
+    #[arg(long, env = "HALLMARK_DATA", default_value = "hallmark-data")]
+    data: PathBuf,
+    /// Where built images go, one OCI layout folder per build identity
+    /// (default: `<data>/builds/images`).
+    #[arg(long)]
+    output: Option<PathBuf>,
+    /// Pins an image from outside the library to a digest: IMAGE=sha256:… (repeatable).
+    #[arg(long = "parent", value_name = "IMAGE=DIGEST")]
+    parents: Vec<String>,
+}
+
+/// `--engine`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum EngineArg {
+    Auto,
+    Native,
+    Docker,
+}
+
+impl EngineArg {
+    fn choice(self) -> EngineChoice {
+        match self {
+            EngineArg::Auto => EngineChoice::Auto,
+            EngineArg::Native => EngineChoice::Only(EngineKind::Native),
+            EngineArg::Docker => EngineChoice::Only(EngineKind::Docker),
+        }
+    }
+}
+
+/// Runs `hallmark build`.
+pub fn run(args: BuildArgs, format: Format) -> anyhow::Result<ExitCode> {
+    let loaded = LoadedLibrary::open(&args.library)?;
+    let broken = loaded.report_errors();
+    for spec in &args.specs {
+        loaded.resolve(spec)?;
+    }
+    let cache = open_git_cache(args.cache.clone())?;
+    let records = FileRecords::in_data_dir(&args.data);
+    let parents = static_parents(&args.parents)?;
+    let specs = (!args.specs.is_empty()).then_some(args.specs.as_slice());
+    let request = PlanRequest {
+        specs,
+        arch: args.arch,
+        engine: args.engine.choice(),
+    };
+    let plan = plan(&loaded.library, &cache, &parents, &records, request)?;
+    if args.plan {
+        print_plan(&plan, format)?;
+    } else {
+        build_all(&args, &plan, &cache, &records, format)?;
+    }
+    Ok(match broken {
+        true => ExitCode::FAILURE,
+        false => ExitCode::SUCCESS,
+    })
+}
+
+/// `--parent IMAGE=DIGEST` pins.
+fn static_parents(pins: &[String]) -> anyhow::Result<StaticParents> {
+    let mut parents = StaticParents::default();
+    for pin in pins {
+        let (image, digest) = pin
+            .rsplit_once('=')
+            .with_context(|| format!("--parent {pin}: write IMAGE=sha256:…"))?;
+        let image = ImageReference::parse(image).with_context(|| format!("--parent {pin}"))?;
+        let digest = Digest::parse(digest).with_context(|| format!("--parent {pin}"))?;
+        parents.insert(&image, None, digest);
+    }
+    Ok(parents)
+}
+
+/// One plan row as printed.
+fn plan_line(build: &PlannedBuild) -> String {
+    let identity = &build.identity.0.hex()[..12];
+    format!(
+        "{:<10} {:<30} {:<7} {:<18} {identity}",
+        build.agent, build.entry, build.engine, build.reason
+    )
+}
+
+fn print_plan(plan: &Plan, format: Format) -> anyhow::Result<()> {
+    match format {
+        Format::Json => print_json(plan),
+        Format::Text => {
+            let header = format!(
+                "{:<10} {:<30} {:<7} {:<18} IDENTITY",
+                "AGENT", "ENTRY", "ENGINE", "REASON"
+            );
+            print_lines(std::iter::once(header).chain(plan.builds.iter().map(plan_line)))
+        }
+    }
+}
+
+/// What `hallmark build` reports for one build.
+#[derive(Debug, Serialize)]
+struct Built<'a> {
+    record: &'a BuildRecord,
+    layout: &'a Path,
+}
+
+/// Builds every row of the plan that needs it, in order, stopping at the first failure: the
+/// children of a failed build could not be pinned to it anyway.
+fn build_all(
+    args: &BuildArgs,
+    plan: &Plan,
+    cache: &GitCache,
+    records: &FileRecords,
+    format: Format,
+) -> anyhow::Result<()> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let images = args
+        .output
+        .clone()
+        .unwrap_or_else(|| args.data.join("builds").join("images"));
+    let logs = args.data.join("builds").join("logs");
+    let pending: Vec<&PlannedBuild> = plan
+        .builds
+        .iter()
+        .filter(|b| b.reason.needs_build())
+        .collect();
+    let mut done = Vec::new();
+    for (index, build) in pending.iter().enumerate() {
+        eprintln!(
+            "hallmark: building {} for {} with {} ({}/{}, {})",
+            build.entry,
+            build.arch,
+            build.engine,
+            index + 1,
+            pending.len(),
+            build.reason
+        );
+        let engine = engine(build.engine, &clock)?;
+        let hex = build.identity.0.hex();
+        let paths = RunPaths {
+            output: images.join(hex),
+            log: logs.join(format!("{hex}-{}.log", unix_seconds(clock.now()))),
+        };
+        anyhow::ensure!(
+            !paths.output.exists(),
+            "{} exists but no successful build of {} is recorded: remove it and build again",
+            paths.output.display(),
+            build.entry
+        );
+        let (record, _) = run_build(
+            build,
+            cache,
+            engine.as_ref(),
+            records,
+            clock.as_ref(),
+            &paths,
+        )?;
+        done.push((record, paths.output));
+    }
+    let built: Vec<Built<'_>> = done
+        .iter()
+        .map(|(record, layout)| Built { record, layout })
+        .collect();
+    match format {
+        Format::Json => print_json(&built),
+        Format::Text => print_lines(built.iter().map(|b| {
+            let image = b.record.image().map_or("", Digest::as_str);
+            format!(
+                "built {} {} {image} {}",
+                b.record.arch,
+                b.record.entry(),
+                b.layout.display()
+            )
+        })),
+    }
+}
+
+/// The engine of one kind.
+fn engine(kind: EngineKind, clock: &Arc<dyn Clock>) -> anyhow::Result<Box<dyn Engine>> {
+    match kind {
+        EngineKind::Native => Ok(Box::new(NativeEngine::new(Arc::clone(clock)))),
+        EngineKind::Docker => anyhow::bail!(
+            "this build needs the docker engine, which `hallmark build` does not drive yet: build FROM scratch images with --engine native"
+        ),
+    }
+}

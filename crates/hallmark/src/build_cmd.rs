@@ -21,7 +21,10 @@ use crate::output::{print_json, print_lines, Format};
 
 /// Arguments of `hallmark build`.
 #[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct BuildArgs {
+    #[command(subcommand)]
+    command: Option<crate::build_logs_cmd::BuildCommand>,
     /// REPO or REPO:TAG to build (default: the whole library).
     specs: Vec<String>,
     /// Print what would be built and why, and build nothing.
@@ -41,7 +44,7 @@ pub struct BuildArgs {
     #[arg(long, env = "HALLMARK_CACHE")]
     cache: Option<PathBuf>,
     /// The agent's data folder: build records under `builds/records`, logs under
-    /// `builds/logs`.
+    /// `build-logs` (give the server's data folder to have `hallmark serve` show them).
     #[arg(long, env = "HALLMARK_DATA", default_value = "hallmark-data")]
     data: PathBuf,
     /// Where built images go, one OCI layout folder per build identity
@@ -51,6 +54,8 @@ pub struct BuildArgs {
     /// Pins an image from outside the library to a digest: IMAGE=sha256:… (repeatable).
     #[arg(long = "parent", value_name = "IMAGE=DIGEST")]
     parents: Vec<String>,
+    #[command(flatten)]
+    push: crate::build_push::PushArgs,
 }
 
 /// `--engine`.
@@ -73,6 +78,9 @@ impl EngineArg {
 
 /// Runs `hallmark build`.
 pub fn run(args: BuildArgs, format: Format) -> anyhow::Result<ExitCode> {
+    if let Some(crate::build_logs_cmd::BuildCommand::Logs(logs)) = args.command {
+        return crate::build_logs_cmd::run(logs, format);
+    }
     let loaded = LoadedLibrary::open(&args.library)?;
     let broken = loaded.report_errors();
     for spec in &args.specs {
@@ -156,7 +164,7 @@ fn build_all(
         .output
         .clone()
         .unwrap_or_else(|| args.data.join("builds").join("images"));
-    let logs = args.data.join("builds").join("logs");
+    let logs = build::logs::BuildLogs::new(&args.data);
     let pending: Vec<&PlannedBuild> = plan
         .builds
         .iter()
@@ -173,11 +181,18 @@ fn build_all(
             pending.len(),
             build.reason
         );
-        let engine = engine(build.engine, &clock)?;
+        let engine = engine(build.engine, &clock, &args.push)?;
         let hex = build.identity.0.hex();
         let paths = RunPaths {
             output: images.join(hex),
-            log: logs.join(format!("{hex}-{}.log", unix_seconds(clock.now()))),
+            // Under the entry's first tag, where the registry serves it to whoever may pull.
+            log: logs.path(
+                build.arch,
+                &build.repo,
+                build.tags.first().map_or("latest", String::as_str),
+                &build.identity,
+                unix_seconds(clock.now()),
+            )?,
         };
         anyhow::ensure!(
             !paths.output.exists(),
@@ -185,7 +200,7 @@ fn build_all(
             paths.output.display(),
             build.entry
         );
-        let (record, _) = run_build(
+        let (record, image) = run_build(
             build,
             cache,
             engine.as_ref(),
@@ -193,6 +208,8 @@ fn build_all(
             clock.as_ref(),
             &paths,
         )?;
+        // Pushed before the next build, whose pinned parent it may be.
+        args.push.push(build, &image)?;
         done.push((record, paths.output));
     }
     let built: Vec<Built<'_>> = done
@@ -214,11 +231,13 @@ fn build_all(
 }
 
 /// The engine of one kind.
-fn engine(kind: EngineKind, clock: &Arc<dyn Clock>) -> anyhow::Result<Box<dyn Engine>> {
+fn engine(
+    kind: EngineKind,
+    clock: &Arc<dyn Clock>,
+    push: &crate::build_push::PushArgs,
+) -> anyhow::Result<Box<dyn Engine>> {
     match kind {
         EngineKind::Native => Ok(Box::new(NativeEngine::new(Arc::clone(clock)))),
-        EngineKind::Docker => anyhow::bail!(
-            "this build needs the docker engine, which `hallmark build` does not drive yet: build FROM scratch images with --engine native"
-        ),
+        EngineKind::Docker => Ok(Box::new(push.docker_engine()?)),
     }
 }

@@ -5,8 +5,10 @@
 //! library files or registries lives in those crates.
 
 mod admin_cmd;
-mod build_cmd;
 mod attest_cmd;
+mod build_cmd;
+mod build_logs_cmd;
+mod build_push;
 mod data_dir;
 mod fsck_cmd;
 mod gc_cmd;
@@ -42,7 +44,8 @@ struct Cli {
 enum Command {
     /// Read, check and reason about library definition files (bashbrew's commands).
     Library(library_cmd::LibraryArgs),
-    /// Plan (--plan) and run the builds of library entries, per architecture.
+    /// Plan (--plan) and run the builds of library entries, per architecture; push them with
+    /// --registry; `build logs` shows a build's log.
     Build(build_cmd::BuildArgs),
     /// Assemble each Tag and SharedTag under library/ from the per-architecture builds.
     Publish(publish_cmd::PublishArgs),

@@ -47,7 +47,7 @@ pub(crate) fn admin_ok(data: &Path, args: &[&str], stdin: &str) -> String {
 }
 
 /// Creates a robot with `grants` and returns its secret, which `robot add` prints once.
-fn add_robot(data: &Path, name: &str, grants: &[&str]) -> String {
+pub(crate) fn add_robot(data: &Path, name: &str, grants: &[&str]) -> String {
     let mut args = vec!["robot", "add", name];
     for grant in grants {
         args.extend(["--grant", grant]);
@@ -188,7 +188,7 @@ fn serve_requires_tokens_and_admin_commands_manage_accounts() {
 
 /// A server with authentication over `work/data`, with the publisher `pat` (password
 /// `pat-pw`) added.
-fn serve_with_publisher(work: &Path) -> (PathBuf, Server) {
+pub(crate) fn serve_with_publisher(work: &Path) -> (PathBuf, Server) {
     let data = work.join("data");
     let server = Server::start_with_auth(&data, ADMIN_PASSWORD);
     admin_ok(

@@ -1,0 +1,89 @@
+//! What `hallmark build` needs beyond the native builder: the Docker engine, pulling pinned
+//! parents from the program's registry, and pushing each built image to its architecture's
+//! namespace with the agent's own robot credentials.
+
+use anyhow::Context as _;
+use build::docker::{Daemon, DockerEngine, ParentRegistry, RegistryAuth};
+use build::engine::BuiltImage;
+use build::plan::PlannedBuild;
+use build::push::push_image;
+use client::{Client, Repository};
+
+/// `hallmark build`'s registry flags.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PushArgs {
+    /// Push each built image to HOST/<arch>/<repo> under all its tags and SharedTags, and pull
+    /// the Docker engine's pinned parents from there.
+    #[arg(long, value_name = "HOST")]
+    registry: Option<String>,
+    /// This architecture agent's robot credentials, USER:PASS (otherwise the docker config
+    /// file's `auths`).
+    #[arg(long, value_name = "USER:PASS")]
+    creds: Option<String>,
+    /// Clamp the times the Docker engine writes to SOURCE_DATE_EPOCH (layers it adds, config
+    /// and history), so that builds of the same source can come out identical.
+    #[arg(long)]
+    reproducible: bool,
+}
+
+impl PushArgs {
+    /// The Docker engine on the daemon `DOCKER_HOST` names.
+    pub fn docker_engine(&self) -> anyhow::Result<DockerEngine> {
+        let daemon = Daemon::from_env()?;
+        daemon
+            .ping()
+            .context("the docker engine builds this entry")?;
+        let auth = self
+            .credentials()?
+            .map(|(username, password)| RegistryAuth { username, password });
+        let parents = ParentRegistry {
+            host: self.registry.clone().unwrap_or_default(),
+            auth,
+        };
+        Ok(DockerEngine::new(daemon, parents).reproducible(self.reproducible))
+    }
+
+    /// Pushes `image` to `<registry>/<arch>/<repo>` under the build's tags, when `--registry`
+    /// was given.
+    pub fn push(&self, build: &PlannedBuild, image: &BuiltImage) -> anyhow::Result<()> {
+        let Some(host) = &self.registry else {
+            return Ok(());
+        };
+        let name = format!("{host}/{}/{}", build.arch, build.repo);
+        let repository = Repository::parse(&name).with_context(|| {
+            format!("{name} is not a repository: give --registry as HOST[:PORT]")
+        })?;
+        let creds = self
+            .creds
+            .as_deref()
+            .map(client::Credentials::parse)
+            .transpose()
+            .context("--creds takes USER:PASS")?;
+        let client = Client::new(client::ClientOptions {
+            creds,
+            ..client::ClientOptions::default()
+        })?;
+        let tags: Vec<String> = build
+            .tags
+            .iter()
+            .chain(&build.shared_tags)
+            .cloned()
+            .collect();
+        push_image(&client, &repository, &tags, image, &mut |line| {
+            eprintln!("hallmark: {line}")
+        })
+        .with_context(|| format!("pushing {} to {name}", build.entry))?;
+        Ok(())
+    }
+
+    fn credentials(&self) -> anyhow::Result<Option<(String, String)>> {
+        let Some(creds) = &self.creds else {
+            return Ok(None);
+        };
+        let (user, password) = creds
+            .split_once(':')
+            .filter(|(user, _)| !user.is_empty())
+            .context("--creds takes USER:PASS")?;
+        Ok(Some((user.to_owned(), password.to_owned())))
+    }
+}

@@ -1,0 +1,291 @@
+//! The example library end to end: `examples/make-sources.sh` creates its sources, an amd64
+//! agent builds debian-mini with the native builder and hello on the Docker engine (its FROM
+//! pulled by digest from the registry), pushing each to `amd64/<repo>` with its own robot;
+//! `hallmark publish` assembles `library/<repo>`; skopeo and docker pull the result and the
+//! image runs. A failing build then leaves the published tags as they were, its log readable.
+//!
+//! The Debian root filesystem is made once with debootstrap under `target/build-e2e`
+//! (minutes), then reused.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+use crate::auth_clients::{add_robot, serve_with_publisher};
+use crate::server::Server;
+
+fn cache_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/build-e2e");
+    fs::create_dir_all(&dir).unwrap();
+    dir.canonicalize().unwrap()
+}
+
+fn check(command: &mut Command) -> Output {
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("{command:?}: {e}"));
+    assert!(
+        output.status.success(),
+        "{command:?}:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+fn hallmark(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hallmark"));
+    command.args(args);
+    command
+}
+
+/// `hallmark build` as the amd64 agent: robot credentials, the server's data folder (where
+/// logs are served from), pushing to the registry.
+fn agent_build(example: &Path, cache: &Path, data: &Path, host: &str, robot: &str) -> Output {
+    let library = example.join("library");
+    hallmark(&[
+        "build",
+        "--arch",
+        "amd64",
+        "--registry",
+        host,
+        "--creds",
+        robot,
+    ])
+    .arg("--library")
+    .arg(library)
+    .arg("--cache")
+    .arg(cache)
+    .arg("--data")
+    .arg(data)
+    .output()
+    .expect("run hallmark build")
+}
+
+fn skopeo_raw(image: &str) -> Value {
+    let output =
+        check(Command::new("skopeo").args(["inspect", "--tls-verify=false", "--raw", image]));
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn platforms(index: &Value) -> Vec<String> {
+    index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            format!(
+                "{}/{}",
+                m["platform"]["os"].as_str().unwrap(),
+                m["platform"]["architecture"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+/// The build log through the registry, as an anonymous puller gets it: a pull token first.
+fn build_log(server: &Server, name: &str, tag: &str) -> String {
+    let scope = format!("repository:{name}:pull");
+    let reply = server.send(
+        "GET",
+        &format!("/token?service=hallmark&scope={scope}"),
+        &[],
+        b"",
+    );
+    assert_eq!(reply.status, 200, "{reply:?}");
+    let token: Value = serde_json::from_slice(&reply.body).unwrap();
+    let bearer = format!("Bearer {}", token["token"].as_str().unwrap());
+    let path = format!("/v2/{name}/builds/{tag}/log");
+    let reply = server.send("GET", &path, &[("authorization", &bearer)], b"");
+    assert_eq!(reply.status, 200, "{reply:?}");
+    String::from_utf8(reply.body).unwrap()
+}
+
+#[test]
+#[ignore = "needs dockerd, skopeo and debootstrap"]
+fn the_example_library_builds_publishes_pulls_and_survives_a_failed_build() {
+    let work = tempfile::tempdir().unwrap();
+    // The script keeps its debootstrap root filesystem in the example folder for later runs
+    // and writes the sources and library anew each time.
+    let example = cache_dir().join("example");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/make-sources.sh");
+    check(Command::new("bash").arg(script).arg(&example));
+    let cache = work.path().join("cache");
+
+    let (data, server) = serve_with_publisher(work.path());
+    let host = server.host();
+    let amd64 = format!(
+        "builder-amd64:{}",
+        add_robot(&data, "builder-amd64", &["amd64/*:push"])
+    );
+    add_robot(&data, "builder-arm64v8", &["arm64v8/*:push"]);
+
+    let built = agent_build(&example, &cache, &data, &host, &amd64);
+    assert!(
+        built.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&built.stderr),
+        server.log()
+    );
+    let published = check(
+        hallmark(&[
+            "--format",
+            "json",
+            "publish",
+            "--registry",
+            &host,
+            "--creds",
+            "pat:pat-pw",
+        ])
+        .arg("--library")
+        .arg(example.join("library")),
+    );
+    let published: Value = serde_json::from_slice(&published.stdout).unwrap();
+    let tags: Vec<String> = published
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            format!(
+                "{}:{} {}",
+                p["repository"].as_str().unwrap(),
+                p["tag"].as_str().unwrap(),
+                p["architectures"]
+            )
+        })
+        .collect();
+    for expected in [
+        "library/hello:1.0",
+        "library/hello:latest",
+        "library/debian-mini:bookworm",
+        "library/debian-mini:latest",
+    ] {
+        let line = tags
+            .iter()
+            .find(|t| t.starts_with(&format!("{expected} ")))
+            .unwrap_or_else(|| panic!("{expected} in {tags:?}"));
+        assert!(
+            line.contains(r#""amd64":"updated""#) && line.contains(r#""arm64v8":"missing""#),
+            "{line}"
+        );
+    }
+
+    let index = skopeo_raw(&format!("docker://{host}/library/hello:1.0"));
+    assert_eq!(platforms(&index), ["linux/amd64"]);
+    let layout = work.path().join("pulled");
+    check(
+        Command::new("skopeo")
+            .args(["copy", "--src-tls-verify=false"])
+            .arg(format!("docker://{host}/library/hello:latest"))
+            .arg(format!("oci:{}:latest", layout.display())),
+    );
+    check(Command::new("docker").args(["pull", &format!("{host}/library/hello:1")]));
+    let greeting = check(Command::new("docker").args([
+        "run",
+        "--rm",
+        "--network=none",
+        &format!("{host}/library/hello:1"),
+    ]));
+    assert_eq!(
+        String::from_utf8_lossy(&greeting.stdout),
+        "Hello from an image Hallmark built and published.\n"
+    );
+    let log = build_log(&server, "amd64/hello", "1.0");
+    assert!(log.contains("RUN useradd"), "{log}");
+
+    // The amd64 robot may not push into arm64v8's namespace.
+    let refused = Command::new("skopeo")
+        .args([
+            "copy",
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+            "--dest-creds",
+            &amd64,
+        ])
+        .arg(format!("docker://{host}/amd64/hello:1.0"))
+        .arg(format!("docker://{host}/arm64v8/hello:1.0"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr).to_lowercase();
+    assert!(
+        !refused.status.success()
+            && (stderr.contains("denied")
+                || stderr.contains("403")
+                || stderr.contains("unauthorized")),
+        "{stderr}"
+    );
+
+    // A commit whose RUN fails: the build fails, the log says why, library/ is untouched.
+    let before = skopeo_raw(&format!("docker://{host}/library/hello:1.0"));
+    let source = example.join("sources/hello");
+    fs::write(
+        source.join("Dockerfile"),
+        "FROM debian-mini:bookworm\nRUN echo about to fail; exit 7\n",
+    )
+    .unwrap();
+    check(Command::new("git").arg("-C").arg(&source).args([
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@example.invalid",
+        "commit",
+        "-qam",
+        "broken",
+    ]));
+    let commit = String::from_utf8(
+        check(
+            Command::new("git")
+                .arg("-C")
+                .arg(&source)
+                .args(["rev-parse", "HEAD"]),
+        )
+        .stdout,
+    )
+    .unwrap();
+    let library_file = example.join("library/hello");
+    let text = fs::read_to_string(&library_file).unwrap();
+    let old_commit = text
+        .lines()
+        .find_map(|l| l.strip_prefix("GitCommit: "))
+        .unwrap()
+        .to_owned();
+    fs::write(&library_file, text.replace(&old_commit, commit.trim())).unwrap();
+    let failed = agent_build(&example, &cache, &data, &host, &amd64);
+    assert!(!failed.status.success(), "the broken build fails");
+    let cli_log = check(
+        hallmark(&["build", "logs", "hello:latest", "--arch", "amd64"])
+            .arg("--library")
+            .arg(example.join("library"))
+            .arg("--data")
+            .arg(&data),
+    );
+    let log = build_log(&server, "amd64/hello", "1.0");
+    assert_eq!(
+        String::from_utf8_lossy(&cli_log.stdout),
+        log,
+        "the CLI and the API show one log"
+    );
+    assert!(
+        log.contains("about to fail") && log.contains("non-zero code: 7"),
+        "{log}"
+    );
+    check(
+        hallmark(&[
+            "publish",
+            "--registry",
+            &host,
+            "--creds",
+            "pat:pat-pw",
+            "hello",
+        ])
+        .arg("--library")
+        .arg(example.join("library")),
+    );
+    assert_eq!(
+        skopeo_raw(&format!("docker://{host}/library/hello:1.0")),
+        before,
+        "the published tag is untouched"
+    );
+}

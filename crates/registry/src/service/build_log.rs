@@ -36,11 +36,9 @@ impl<B: BlobStore, M: MetaStore> Registry<B, M> {
         }
         let root = self.config.build_logs.as_ref().ok_or_else(unknown)?;
         let folder = root.join(name.as_str()).join(tag);
-        let read = tokio::task::spawn_blocking(move || {
-            newest_log(&folder).map(|path| std::fs::read(path))
-        })
-        .await
-        .map_err(|err| RegistryError::new(ErrorCode::Unknown, err.to_string()))?;
+        let read = tokio::task::spawn_blocking(move || newest_log(&folder).map(std::fs::read))
+            .await
+            .map_err(|err| RegistryError::new(ErrorCode::Unknown, err.to_string()))?;
         let text = read.ok_or_else(unknown)?.map_err(|err| {
             RegistryError::new(ErrorCode::Unknown, format!("reading the build log: {err}"))
         })?;

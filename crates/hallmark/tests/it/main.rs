@@ -3,6 +3,7 @@
 mod attest_cmds;
 mod attest_interop;
 mod auth_clients;
+mod build_plan;
 mod build_e2e;
 mod crash_recovery;
 mod graph;

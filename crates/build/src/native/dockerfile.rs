@@ -230,7 +230,8 @@ fn logical_lines(lines: &[&str], offset: usize, escape: char) -> Vec<(usize, Str
     let mut current: Option<(usize, String)> = None;
     for (index, raw) in lines.iter().enumerate() {
         let trimmed = raw.trim_start();
-        if trimmed.starts_with('#') || (trimmed.is_empty() && current.is_none()) {
+        // Empty lines inside a continuation are skipped too, as Docker does (with a warning).
+        if trimmed.starts_with('#') || trimmed.is_empty() {
             continue;
         }
         let line = offset + index + 1;

@@ -50,7 +50,7 @@ fn instructions_are_read_with_words_processed() {
             ],
         ),
         (
-            "# syntax=docker/dockerfile:1\n# comment\nfrom scratch\ncopy \\\n  # a comment inside\n  a b \\\n  /dst/\n",
+            "# syntax=docker/dockerfile:1\n# comment\nfrom scratch\ncopy \\\n  # a comment inside\n\n  a b \\\n  /dst/\n",
             vec![scratch(), copy(false, &["a", "b"], "/dst/")],
         ),
         (

@@ -23,3 +23,4 @@ pub mod push;
 pub mod records;
 pub mod run;
 pub mod source;
+pub mod twice;

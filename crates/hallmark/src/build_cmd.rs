@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context as _;
 use build::clock::{unix_seconds, Clock, SystemClock};
@@ -13,6 +13,7 @@ use build::plan::{plan, EngineChoice, Plan, PlanRequest, PlannedBuild, StaticPar
 use build::records::{BuildRecord, FileRecords};
 use build::run::{run_build, RunPaths};
 use build::source::GitCache;
+use build::twice::{Reproduction, TwiceEngine};
 use oci::{Architecture, Digest, ImageReference};
 use serde::Serialize;
 
@@ -171,6 +172,7 @@ fn build_all(
         .filter(|b| b.reason.needs_build())
         .collect();
     let mut done = Vec::new();
+    let reproductions = Arc::new(Mutex::new(Vec::new()));
     for (index, build) in pending.iter().enumerate() {
         eprintln!(
             "hallmark: building {} for {} with {} ({}/{}, {})",
@@ -181,7 +183,10 @@ fn build_all(
             pending.len(),
             build.reason
         );
-        let engine = engine(build.engine, &clock, &args.push)?;
+        let mut engine = engine(build.engine, &clock, &args.push)?;
+        if args.push.verify_reproducible {
+            engine = Box::new(TwiceEngine::new(engine, Arc::clone(&reproductions)));
+        }
         let hex = build.identity.0.hex();
         let paths = RunPaths {
             output: images.join(hex),
@@ -212,6 +217,7 @@ fn build_all(
         args.push.push(build, &image)?;
         done.push((record, paths.output));
     }
+    report_reproductions(&reproductions);
     let built: Vec<Built<'_>> = done
         .iter()
         .map(|(record, layout)| Built { record, layout })
@@ -227,6 +233,21 @@ fn build_all(
                 b.layout.display()
             )
         })),
+    }
+}
+
+/// With `--verify-reproducible`, says which builds' two images came out identical.
+fn report_reproductions(reproductions: &Mutex<Vec<Reproduction>>) {
+    for check in reproductions.lock().expect("reproductions lock").iter() {
+        let verdict = if check.identical() {
+            "identical"
+        } else {
+            "different"
+        };
+        eprintln!(
+            "hallmark: reproducible? {} {}:{} {verdict} ({} and {})",
+            check.arch, check.repo, check.tag, check.first, check.second
+        );
     }
 }
 

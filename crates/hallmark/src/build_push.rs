@@ -24,6 +24,10 @@ pub struct PushArgs {
     /// and history), so that builds of the same source can come out identical.
     #[arg(long)]
     reproducible: bool,
+    /// Build every image twice (the Docker engine without its cache) and report which came
+    /// out identical.
+    #[arg(long)]
+    pub verify_reproducible: bool,
 }
 
 impl PushArgs {
@@ -40,7 +44,9 @@ impl PushArgs {
             host: self.registry.clone().unwrap_or_default(),
             auth,
         };
-        Ok(DockerEngine::new(daemon, parents).reproducible(self.reproducible))
+        Ok(DockerEngine::new(daemon, parents)
+            .reproducible(self.reproducible)
+            .no_cache(self.verify_reproducible))
     }
 
     /// Pushes `image` to `<registry>/<arch>/<repo>` under the build's tags, when `--registry`

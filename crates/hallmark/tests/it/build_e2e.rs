@@ -288,4 +288,26 @@ fn the_example_library_builds_publishes_pulls_and_survives_a_failed_build() {
         before,
         "the published tag is untouched"
     );
+
+    // Built twice into an empty data folder, the native debian-mini comes out identical.
+    let checked = check(
+        hallmark(&[
+            "build",
+            "debian-mini",
+            "--arch",
+            "amd64",
+            "--verify-reproducible",
+        ])
+        .arg("--library")
+        .arg(example.join("library"))
+        .arg("--cache")
+        .arg(&cache)
+        .arg("--data")
+        .arg(work.path().join("verify")),
+    );
+    let stderr = String::from_utf8_lossy(&checked.stderr);
+    assert!(
+        stderr.contains("reproducible? amd64 debian-mini:bookworm identical"),
+        "{stderr}"
+    );
 }

@@ -10,14 +10,15 @@ mod build_cmd;
 mod build_logs_cmd;
 mod build_push;
 mod data_dir;
+mod db_cmd;
 mod fsck_cmd;
 mod gc_cmd;
 mod key_cmd;
 mod library_cmd;
 mod output;
-mod publish_cmd;
 mod remote;
 mod scan_cmd;
+mod publish_cmd;
 mod serve_cmd;
 mod sign_cmd;
 mod verify_cmd;
@@ -66,6 +67,8 @@ enum Command {
     Attest(attest_cmd::AttestArgs),
     /// Verify an image's signatures, attestations and tier against keys and a trust policy.
     Verify(verify_cmd::VerifyArgs),
+    /// Import advisory data, re-match every stored image against it and read the changes.
+    Db(db_cmd::DbArgs),
     /// Scan an image for packages and known vulnerabilities (table, JSON, SARIF, SPDX,
     /// CycloneDX); `--severity` makes it a CI gate.
     Scan(scan_cmd::ScanArgs),
@@ -101,18 +104,20 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let format = cli.format;
     let result = match cli.command {
-        Command::Library(args) => library_cmd::run(args, cli.format),
-        Command::Build(args) => build_cmd::run(args, cli.format),
-        Command::Publish(args) => publish_cmd::run(args, cli.format),
+        Command::Library(args) => library_cmd::run(args, format),
+        Command::Build(args) => build_cmd::run(args, format),
+        Command::Publish(args) => publish_cmd::run(args, format),
         Command::Serve(args) => serve_cmd::run(args),
-        Command::Gc(args) => gc_cmd::run(args, cli.format),
-        Command::Fsck(args) => fsck_cmd::run(args, cli.format),
-        Command::Admin(args) => admin_cmd::run(args, cli.format),
-        Command::Key(args) => key_cmd::run(args, cli.format),
-        Command::Sign(args) => sign_cmd::run(args, cli.format),
-        Command::Attest(args) => attest_cmd::run(args, cli.format),
-        Command::Verify(args) => verify_cmd::run(args, cli.format),
+        Command::Gc(args) => gc_cmd::run(args, format),
+        Command::Fsck(args) => fsck_cmd::run(args, format),
+        Command::Admin(args) => admin_cmd::run(args, format),
+        Command::Key(args) => key_cmd::run(args, format),
+        Command::Sign(args) => sign_cmd::run(args, format),
+        Command::Attest(args) => attest_cmd::run(args, format),
+        Command::Verify(args) => verify_cmd::run(args, format),
+        Command::Db(args) => db_cmd::run(args, format),
         Command::Scan(args) => scan_cmd::run(args, cli.requested),
     };
     match result {

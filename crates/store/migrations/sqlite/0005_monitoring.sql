@@ -25,7 +25,13 @@ CREATE TABLE scanned_images (
     digest TEXT PRIMARY KEY,
     scanned_ms BIGINT NOT NULL,
     analyzer_version BIGINT NOT NULL,
-    inventory TEXT NOT NULL,
+    inventory TEXT NOT NULL
+);
+
+-- The findings of each image's last match, apart from the inventory: a re-match rewrites
+-- these rows, and a row holding the inventory too would be rewritten whole.
+CREATE TABLE image_findings (
+    digest TEXT PRIMARY KEY REFERENCES scanned_images (digest) ON DELETE CASCADE,
     findings TEXT NOT NULL,
     matched_ms BIGINT NOT NULL
 );

@@ -99,19 +99,26 @@ pub(super) async fn put_inventory(
 ) -> Result<(), MetaError> {
     let mut tx = pool.begin().await?;
     sqlx::query(
-        "INSERT INTO scanned_images
-             (digest, scanned_ms, analyzer_version, inventory, findings, matched_ms)
-         VALUES ($1, $2, $3, $4, $5, $2)
+        "INSERT INTO scanned_images (digest, scanned_ms, analyzer_version, inventory)
+         VALUES ($1, $2, $3, $4)
          ON CONFLICT (digest) DO UPDATE
          SET scanned_ms = excluded.scanned_ms, analyzer_version = excluded.analyzer_version,
-             inventory = excluded.inventory, findings = excluded.findings,
-             matched_ms = excluded.matched_ms",
+             inventory = excluded.inventory",
     )
     .bind(inventory.digest.as_str())
     .bind(scanned_ms)
     .bind(i64::from(inventory.analyzer_version))
     .bind(&inventory.inventory)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO image_findings (digest, findings, matched_ms) VALUES ($1, $2, $3)
+         ON CONFLICT (digest) DO UPDATE
+         SET findings = excluded.findings, matched_ms = excluded.matched_ms",
+    )
+    .bind(inventory.digest.as_str())
     .bind(&inventory.findings)
+    .bind(scanned_ms)
     .execute(&mut *tx)
     .await?;
     if let Some(reference) = &inventory.reference {
@@ -153,8 +160,9 @@ pub(super) async fn inventories(pool: &SqlitePool) -> Result<Vec<StoredInventory
         references.entry(digest).or_default().push(row.try_get(1)?);
     }
     let rows = sqlx::query(
-        "SELECT digest, scanned_ms, analyzer_version, inventory, findings, matched_ms
-         FROM scanned_images ORDER BY digest",
+        "SELECT i.digest, i.scanned_ms, i.analyzer_version, i.inventory, f.findings, f.matched_ms
+         FROM scanned_images i JOIN image_findings f ON f.digest = i.digest
+         ORDER BY i.digest",
     )
     .fetch_all(pool)
     .await?;
@@ -187,6 +195,10 @@ fn inventory_from_row(
     })
 }
 
+/// Events appended per statement: six parameters each, far below SQLite's and PostgreSQL's
+/// parameter limits (32,766 and 65,535).
+const EVENTS_PER_STATEMENT: usize = 500;
+
 pub(super) async fn record_rematch(
     pool: &SqlitePool,
     updates: &[FindingsUpdate],
@@ -195,7 +207,7 @@ pub(super) async fn record_rematch(
 ) -> Result<Vec<ChangeEvent>, MetaError> {
     let mut tx = pool.begin().await?;
     for update in updates {
-        sqlx::query("UPDATE scanned_images SET findings = $1, matched_ms = $2 WHERE digest = $3")
+        sqlx::query("UPDATE image_findings SET findings = $1, matched_ms = $2 WHERE digest = $3")
             .bind(&update.findings)
             .bind(now_ms)
             .bind(update.digest.as_str())
@@ -203,24 +215,46 @@ pub(super) async fn record_rematch(
             .await?;
     }
     let mut stored = Vec::with_capacity(events.len());
-    for event in events {
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO change_events (at_ms, image, tag, kind, advisory, package)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-        )
-        .bind(now_ms)
-        .bind(event.image.as_str())
-        .bind(&event.tag)
-        .bind(event.kind.as_str())
-        .bind(&event.advisory)
-        .bind(&event.package)
-        .fetch_one(&mut *tx)
-        .await?;
-        stored.push(ChangeEvent {
+    for batch in events.chunks(EVENTS_PER_STATEMENT) {
+        // One statement per batch: a re-match after a large import appends tens of thousands
+        // of events, and a statement each would cost more than the matching itself.
+        let rows: Vec<String> = (0..batch.len())
+            .map(|i| {
+                let p = 6 * i;
+                format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${})",
+                    p + 1,
+                    p + 2,
+                    p + 3,
+                    p + 4,
+                    p + 5,
+                    p + 6
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO change_events (at_ms, image, tag, kind, advisory, package) VALUES {} \
+             RETURNING id",
+            rows.join(", ")
+        );
+        let mut query = sqlx::query_scalar::<_, i64>(&sql);
+        for event in batch {
+            query = query
+                .bind(now_ms)
+                .bind(event.image.as_str())
+                .bind(&event.tag)
+                .bind(event.kind.as_str())
+                .bind(&event.advisory)
+                .bind(&event.package);
+        }
+        // RETURNING promises no order; ids grow in row order within the statement.
+        let mut ids = query.fetch_all(&mut *tx).await?;
+        ids.sort_unstable();
+        stored.extend(ids.into_iter().zip(batch).map(|(id, event)| ChangeEvent {
             id,
             at_ms: now_ms,
             event: event.clone(),
-        });
+        }));
     }
     tx.commit().await?;
     Ok(stored)

@@ -238,7 +238,10 @@ mod tests {
         }
     }
 
-    fn changes(before: &[&str], after: &[&str]) -> Vec<(ChangeKind, String, String)> {
+    /// A change as the table writes it: kind, advisory, package.
+    type Seen = (ChangeKind, String, String);
+
+    fn changes(before: &[&str], after: &[&str]) -> Vec<Seen> {
         let inventory = inventory();
         let (old, new) = (db(before), db(after));
         let was = stored_findings(&inventory, &inventory.match_advisories(&old));
@@ -295,7 +298,7 @@ mod tests {
             |id: &str, package: &str| (ChangeKind::Fixed, id.to_owned(), package.to_owned());
         let withdrawn =
             |id: &str, package: &str| (ChangeKind::Withdrawn, id.to_owned(), package.to_owned());
-        let cases: Vec<(Vec<&str>, Vec<&str>, Vec<(ChangeKind, String, String)>)> = vec![
+        let cases: Vec<(Vec<&str>, Vec<&str>, Vec<Seen>)> = vec![
             (
                 vec![],
                 vec![&lodash, &jinja],

@@ -8,6 +8,9 @@ use std::process::{Command, Output};
 use oci::{Digest, DigestAlgorithm};
 use serde_json::{json, Value};
 
+/// The same scans of images pushed to a Hallmark registry with skopeo.
+mod registry;
+
 const OS_RELEASE: &str = "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nVERSION_ID=\"12\"\nVERSION=\"12 (bookworm)\"\nID=debian\n";
 
 fn advisories(dir: &str) -> PathBuf {
@@ -485,111 +488,70 @@ async fn data_folders_receive_the_scanned_inventory() {
     );
 }
 
-/// Runs skopeo, panicking with its output on failure.
-fn skopeo(args: &[&str]) {
-    let output = Command::new("skopeo")
-        .args(args)
-        .output()
-        .expect("run skopeo");
-    assert!(
-        output.status.success(),
-        "skopeo {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-#[test]
-#[ignore = "needs skopeo"]
-fn images_pushed_to_a_hallmark_registry_scan_by_reference() {
-    let work = tempfile::tempdir().unwrap();
-    let server = crate::server::Server::start(&work.path().join("data"));
-    let source = work.path().join("source");
-    std::fs::create_dir(&source).unwrap();
-    layout(&source);
-    let local = stdout_json(&scan(&source, &["--format", "json"]));
-    skopeo(&[
-        "copy",
-        "--preserve-digests",
-        "--dest-tls-verify=false",
-        &format!("oci:{}:app", source.display()),
-        &format!("docker://{}/library/app:1", server.host()),
-    ]);
-    for reference in [
-        format!("docker://{}/library/app:1", server.host()),
-        format!("{}/app:1", server.host()),
-    ] {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_hallmark"));
-        command
-            .env("SOURCE_DATE_EPOCH", "1767225600")
-            .args(["--format", "json", "scan", &reference]);
-        for source in [debian12(), advisories("npm"), advisories("pypi/vulns")] {
-            command.arg("--advisories").arg(source);
-        }
-        let output = command.output().unwrap();
-        assert!(
-            output.status.success(),
-            "{reference}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let pulled = stdout_json(&output);
-        assert_eq!(pulled["target"], reference.as_str());
-        // The same manifest, packages and findings as the layout it was pushed from.
-        for field in ["digest", "packages", "findings"] {
-            assert_eq!(
-                pulled["images"][0][field], local["images"][0][field],
-                "{reference} {field}"
-            );
-        }
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(stderr.contains("pulling layer sha256:"), "{stderr}");
-    }
-}
-
-#[test]
-#[ignore = "needs skopeo"]
-fn multi_platform_registry_images_pull_only_the_platform_asked_for() {
-    let work = tempfile::tempdir().unwrap();
-    let server = crate::server::Server::start(&work.path().join("data"));
-    let source = work.path().join("source");
-    std::fs::create_dir(&source).unwrap();
-    layout_for(&source, &["amd64", "arm64"]);
-    let reference = format!("{}/library/multi:1", server.host());
-    skopeo(&[
-        "copy",
-        "--all",
-        "--preserve-digests",
-        "--dest-tls-verify=false",
-        &format!("oci:{}:app", source.display()),
-        &format!("docker://{reference}"),
-    ]);
-    let platforms = |options: &[&str]| -> (Vec<String>, usize) {
+#[tokio::test]
+async fn scans_match_imported_advisories_and_later_imports_rematch_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout_dir = dir.path().join("layout");
+    std::fs::create_dir(&layout_dir).unwrap();
+    layout(&layout_dir);
+    let data = dir.path().join("data");
+    drop(store::open_embedded(&data).await.unwrap());
+    let hallmark = |args: &[&str]| -> Output {
         let output = Command::new(env!("CARGO_BIN_EXE_hallmark"))
-            .args(["--format", "json", "scan", &reference])
-            .args(options)
+            .env("SOURCE_DATE_EPOCH", "1767225600")
+            .args(args)
             .output()
             .unwrap();
         assert!(
             output.status.success(),
-            "{}",
+            "{args:?}: {}",
             String::from_utf8_lossy(&output.stderr)
         );
-        let report = stdout_json(&output);
-        let platforms = report["images"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| i["platform"].as_str().unwrap().to_owned())
-            .collect();
-        let stderr = String::from_utf8(output.stderr).unwrap();
-        (platforms, stderr.matches("pulling layer").count())
+        output
     };
-    // The three shared layers are pulled once, each platform's own layer only for it.
+    let data_arg = data.to_str().unwrap();
+    hallmark(&[
+        "db",
+        "--data",
+        data_arg,
+        "import",
+        advisories("npm").to_str().unwrap(),
+    ]);
+    let image = format!("oci:{}:app", layout_dir.display());
+    let scanned = stdout_json(&hallmark(&[
+        "--format", "json", "scan", &image, "--data", data_arg,
+    ]));
+    let mut ids: Vec<&str> = scanned["images"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    ids.sort();
     assert_eq!(
-        platforms(&[]),
-        (vec!["linux/amd64".into(), "linux/arm64".into()], 5)
+        ids,
+        [
+            "GHSA-35jh-r3h4-6jhm",
+            "GHSA-p6mc-m468-83gw",
+            "GHSA-xvch-5gv4-984h"
+        ]
     );
-    assert_eq!(
-        platforms(&["--platform", "linux/arm64"]),
-        (vec!["linux/arm64".into()], 4)
-    );
+    // Importing Debian's records re-matches the inventory the scan recorded.
+    let imported = stdout_json(&hallmark(&[
+        "--format",
+        "json",
+        "db",
+        "--data",
+        data_arg,
+        "import",
+        debian12().to_str().unwrap(),
+    ]));
+    let changes = imported["changes"].to_string();
+    for expected in [
+        "DEBIAN-CVE-2011-3374",
+        "DEBIAN-CVE-2005-2541",
+        image.as_str(),
+    ] {
+        assert!(changes.contains(expected), "{expected}: {changes}");
+    }
 }

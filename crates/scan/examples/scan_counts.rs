@@ -32,7 +32,10 @@ fn main() -> ExitCode {
             found
                 .entry(format!("{:?}", package.kind).to_lowercase())
                 .or_default()
-                .push(format!("{} {}", package.package.name, package.package.version));
+                .push(format!(
+                    "{} {}",
+                    package.package.name, package.package.version
+                ));
         }
     }
     println!("{}", serde_json::to_string(&found).unwrap_or_default());

@@ -6,6 +6,7 @@ mod auth_clients;
 mod build_plan;
 mod build_e2e;
 mod crash_recovery;
+mod db_cmd;
 mod graph;
 mod lint_docs;
 mod list_cat;

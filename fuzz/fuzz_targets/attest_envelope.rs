@@ -10,7 +10,7 @@ use attest::cosign::{Bundle, SignedPayload, SimpleSigning};
 use attest::dsse::Envelope;
 use attest::keyset::KeySet;
 use attest::statement::Statement;
-use attest::verify::{verify, Evidence, Target};
+use attest::verify::{verify, Evidence, Target, TargetKind};
 use attest::{PrivateKey, Timestamp};
 use libfuzzer_sys::fuzz_target;
 
@@ -37,7 +37,12 @@ fuzz_target!(|data: &[u8]| {
         evidence.push(Evidence::SimpleSigning(signed));
     }
     let digest = oci::Digest::of(oci::DigestAlgorithm::Sha256, data);
-    let target = Target { repository: "library/fuzz", digest: &digest, tier: oci::TrustTier::Official };
+    let target = Target {
+        repository: "library/fuzz",
+        digest: &digest,
+        kind: TargetKind::Image,
+        tier: Some(oci::TrustTier::Official),
+    };
     let report = verify(&target, &evidence, keys(), None, Timestamp::from_unix_seconds(0));
     assert!(report.verdict().is_err());
 });

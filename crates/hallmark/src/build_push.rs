@@ -7,7 +7,9 @@ use build::docker::{Daemon, DockerEngine, ParentRegistry, RegistryAuth};
 use build::engine::BuiltImage;
 use build::plan::PlannedBuild;
 use build::push::push_image;
-use client::{Client, Repository};
+use client::Repository;
+
+use crate::remote::RegistryArgs;
 
 /// `hallmark build`'s registry flags.
 #[derive(Debug, Clone, clap::Args)]
@@ -16,10 +18,9 @@ pub struct PushArgs {
     /// the Docker engine's pinned parents from there.
     #[arg(long, value_name = "HOST")]
     registry: Option<String>,
-    /// This architecture agent's robot credentials, USER:PASS (otherwise the docker config
-    /// file's `auths`).
-    #[arg(long, value_name = "USER:PASS")]
-    creds: Option<String>,
+    /// This architecture agent's robot credentials and the registry's transport.
+    #[command(flatten)]
+    access: RegistryArgs,
     /// Clamp the times the Docker engine writes to SOURCE_DATE_EPOCH (layers it adds, config
     /// and history), so that builds of the same source can come out identical.
     #[arg(long)]
@@ -38,7 +39,8 @@ impl PushArgs {
             .ping()
             .context("the docker engine builds this entry")?;
         let auth = self
-            .credentials()?
+            .access
+            .user_password()?
             .map(|(username, password)| RegistryAuth { username, password });
         let parents = ParentRegistry {
             host: self.registry.clone().unwrap_or_default(),
@@ -59,16 +61,7 @@ impl PushArgs {
         let repository = Repository::parse(&name).with_context(|| {
             format!("{name} is not a repository: give --registry as HOST[:PORT]")
         })?;
-        let creds = self
-            .creds
-            .as_deref()
-            .map(client::Credentials::parse)
-            .transpose()
-            .context("--creds takes USER:PASS")?;
-        let client = Client::new(client::ClientOptions {
-            creds,
-            ..client::ClientOptions::default()
-        })?;
+        let client = self.access.client()?;
         let tags: Vec<String> = build
             .tags
             .iter()
@@ -80,16 +73,5 @@ impl PushArgs {
         })
         .with_context(|| format!("pushing {} to {name}", build.entry))?;
         Ok(())
-    }
-
-    fn credentials(&self) -> anyhow::Result<Option<(String, String)>> {
-        let Some(creds) = &self.creds else {
-            return Ok(None);
-        };
-        let (user, password) = creds
-            .split_once(':')
-            .filter(|(user, _)| !user.is_empty())
-            .context("--creds takes USER:PASS")?;
-        Ok(Some((user.to_owned(), password.to_owned())))
     }
 }

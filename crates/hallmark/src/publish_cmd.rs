@@ -8,14 +8,18 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
+use attest::Timestamp;
 use build::publish::ArchOutcome;
 use build::push::{publish_tag, ArchSource};
-use client::{Client, Repository};
+use client::Repository;
 use library::{Entry, Library};
 use oci::Architecture;
 use serde::Serialize;
 
+use crate::key_cmd::load_private_key;
 use crate::output::{print_json, print_lines, Format};
+use crate::remote::RegistryArgs;
+use crate::sign_cmd::{sign_image, Signed};
 
 /// Publish the library's tags under library/ from the per-architecture builds.
 #[derive(Debug, clap::Args)]
@@ -26,15 +30,13 @@ pub struct PublishArgs {
     /// The registry, HOST[:PORT].
     #[arg(long, value_name = "HOST")]
     registry: String,
-    /// Credentials of a publisher, USER:PASS (otherwise the docker config file's `auths`).
-    #[arg(long, value_name = "USER:PASS")]
-    creds: Option<String>,
-    /// Talk plain HTTP to this registry even when it is not on a loopback address.
-    #[arg(long)]
-    insecure: bool,
-    /// The docker config file whose `auths` hold credentials.
+    /// A publisher's credentials and the registry's transport.
+    #[command(flatten)]
+    access: RegistryArgs,
+    /// Sign the index and every platform manifest with this private key (PKCS#8 PEM or
+    /// cosign.key; password in $HALLMARK_KEY_PASSWORD).
     #[arg(long, value_name = "FILE")]
-    authfile: Option<PathBuf>,
+    key: Option<PathBuf>,
     /// Repositories to publish (default: every repository of the library).
     repos: Vec<String>,
 }
@@ -46,6 +48,8 @@ struct Published {
     tag: String,
     digest: String,
     architectures: BTreeMap<Architecture, ArchOutcome>,
+    /// The signatures `--key` made: the index's and each platform manifest's.
+    signed: Vec<Signed>,
 }
 
 pub fn run(args: PublishArgs, format: Format) -> anyhow::Result<ExitCode> {
@@ -54,7 +58,8 @@ pub fn run(args: PublishArgs, format: Format) -> anyhow::Result<ExitCode> {
     for error in &errors {
         eprintln!("hallmark: {error}");
     }
-    let client = client(&args)?;
+    let client = args.access.client()?;
+    let key = args.key.as_deref().map(load_private_key).transpose()?;
     let verbose = std::io::stderr().is_terminal() || format == Format::Text;
     let mut progress = |line: &str| {
         if verbose {
@@ -80,11 +85,20 @@ pub fn run(args: PublishArgs, format: Format) -> anyhow::Result<ExitCode> {
             let (declared, sources) = arch_sources(&args.registry, repo, &entries)?;
             let done = publish_tag(&client, &target, tag, &declared, &sources, &mut progress)
                 .with_context(|| format!("publishing library/{repo}:{tag}"))?;
+            let signed = match &key {
+                Some(key) => {
+                    let image = format!("{}/library/{repo}@{}", args.registry, done.digest);
+                    sign_image(&args.access.open(&image)?, key, Timestamp::now())
+                        .with_context(|| format!("signing library/{repo}:{tag}"))?
+                }
+                None => Vec::new(),
+            };
             published.push(Published {
                 repository: format!("library/{repo}"),
                 tag: tag.to_owned(),
                 digest: done.digest.to_string(),
                 architectures: done.assembled.outcomes,
+                signed,
             });
         }
     }
@@ -96,8 +110,13 @@ pub fn run(args: PublishArgs, format: Format) -> anyhow::Result<ExitCode> {
                 .iter()
                 .map(|(arch, outcome)| format!("{arch}={}", outcome_name(*outcome)))
                 .collect();
+            let signed = if p.signed.is_empty() {
+                String::new()
+            } else {
+                format!(" signed={}", p.signed.len())
+            };
             format!(
-                "{}:{} {} {}",
+                "{}:{} {} {}{signed}",
                 p.repository,
                 p.tag,
                 p.digest,
@@ -141,21 +160,6 @@ fn repository(registry: &str, name: &str) -> anyhow::Result<Repository> {
     Repository::parse(&format!("{registry}/{name}")).with_context(|| {
         format!("{registry}/{name} is not a repository: give --registry as HOST[:PORT]")
     })
-}
-
-fn client(args: &PublishArgs) -> anyhow::Result<Client> {
-    let creds = args
-        .creds
-        .as_deref()
-        .map(client::Credentials::parse)
-        .transpose()
-        .context("--creds takes USER:PASS")?;
-    Ok(Client::new(client::ClientOptions {
-        creds,
-        insecure: args.insecure,
-        docker_config: args.authfile.clone(),
-        ..client::ClientOptions::default()
-    })?)
 }
 
 fn outcome_name(outcome: ArchOutcome) -> &'static str {

@@ -59,20 +59,38 @@ pub struct Remote {
 }
 
 impl RegistryArgs {
-    /// Opens `image` (`HOST/NAME[:TAG][@DIGEST]`).
-    pub fn open(&self, image: &str) -> anyhow::Result<Remote> {
+    /// A distribution client with these credentials and transport.
+    pub fn client(&self) -> anyhow::Result<client::Client> {
         let creds = self
             .creds
             .as_deref()
             .map(client::Credentials::parse)
             .transpose()
             .context("--creds takes USER:PASS")?;
-        let client = client::Client::new(client::ClientOptions {
+        Ok(client::Client::new(client::ClientOptions {
             creds,
             insecure: self.insecure,
             docker_config: self.authfile.clone(),
             ..client::ClientOptions::default()
-        })?;
+        })?)
+    }
+
+    /// `--creds` split into user and password, for tools that take them apart (the Docker
+    /// engine's registry auth).
+    pub fn user_password(&self) -> anyhow::Result<Option<(String, String)>> {
+        let Some(creds) = &self.creds else {
+            return Ok(None);
+        };
+        let (user, password) = creds
+            .split_once(':')
+            .filter(|(user, _)| !user.is_empty())
+            .context("--creds takes USER:PASS")?;
+        Ok(Some((user.to_owned(), password.to_owned())))
+    }
+
+    /// Opens `image` (`HOST/NAME[:TAG][@DIGEST]`).
+    pub fn open(&self, image: &str) -> anyhow::Result<Remote> {
+        let client = self.client()?;
         let image = client::ImageRef::parse(image)
             .with_context(|| format!("{image:?} is not an image reference: use HOST/NAME:TAG"))?;
         Ok(Remote {

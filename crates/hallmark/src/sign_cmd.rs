@@ -44,19 +44,26 @@ pub struct Signed {
 pub fn run(args: SignArgs, format: Format) -> anyhow::Result<ExitCode> {
     let key = load_private_key(&args.key)?;
     let remote = args.registry.open(&args.image)?;
-    let image = remote.resolve()?;
-    let now = Timestamp::now();
-    let signed = targets(&image)?
-        .iter()
-        .map(|(descriptor, platform)| {
-            sign_manifest(&remote, descriptor, platform.clone(), &key, now)
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let signed = sign_image(&remote, &key, Timestamp::now())?;
     match format {
         Format::Json => print_json(&signed)?,
         Format::Text => print_lines(signed.iter().map(describe))?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Signs the image `remote` names: the manifest itself and, for an index, every platform
+/// manifest in it.
+pub fn sign_image(
+    remote: &Remote,
+    key: &PrivateKey,
+    now: Timestamp,
+) -> anyhow::Result<Vec<Signed>> {
+    let image = remote.resolve()?;
+    targets(&image)?
+        .iter()
+        .map(|(descriptor, platform)| sign_manifest(remote, descriptor, platform.clone(), key, now))
+        .collect()
 }
 
 /// `os/architecture[/variant]`.

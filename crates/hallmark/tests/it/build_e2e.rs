@@ -129,6 +129,12 @@ fn the_example_library_builds_publishes_pulls_and_survives_a_failed_build() {
         String::from_utf8_lossy(&built.stderr),
         server.log()
     );
+    let key = work.path().join("release");
+    check(
+        hallmark(&["key", "generate"])
+            .arg(&key)
+            .env_remove("HALLMARK_KEY_PASSWORD"),
+    );
     let published = check(
         hallmark(&[
             "--format",
@@ -139,10 +145,35 @@ fn the_example_library_builds_publishes_pulls_and_survives_a_failed_build() {
             "--creds",
             "pat:pat-pw",
         ])
+        .arg("--key")
+        .arg(key.with_extension("key"))
         .arg("--library")
         .arg(example.join("library")),
     );
     let published: Value = serde_json::from_slice(&published.stdout).unwrap();
+    let signed = published[0]["signed"].as_array().unwrap();
+    assert_eq!(
+        signed.len(),
+        2,
+        "the index and its amd64 image: {published:#}"
+    );
+    let verified = check(
+        hallmark(&[
+            "--format",
+            "json",
+            "verify",
+            &format!("{host}/library/hello:1.0"),
+        ])
+        .arg("--key")
+        .arg(key.with_extension("pub")),
+    );
+    let verified: Value = serde_json::from_slice(&verified.stdout).unwrap();
+    assert_eq!(verified["verified"], true, "{verified:#}");
+    assert_eq!(
+        verified["manifests"].as_array().unwrap().len(),
+        2,
+        "the amd64 image, then the index: {verified:#}"
+    );
     let tags: Vec<String> = published
         .as_array()
         .unwrap()

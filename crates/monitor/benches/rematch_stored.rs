@@ -1,11 +1,12 @@
 //! Re-matching 1,000 stored inventories after an advisory import, through the SQLite store, as
 //! `hallmark db import` does it (goal: under 2 s).
 //!
-//! Run with `cargo bench -p monitor --bench rematch_stored`. The store holds the real advisory
-//! test data but npm and PyPI, and 1,000 inventories of 300 packages recorded with their
-//! findings against it; then npm and PyPI are imported and the timed part runs: loading every
-//! stored advisory, reading every stored inventory, matching, diffing, and writing the new
-//! findings and the outbox events. Inventories are synthetic but shaped like images: Debian,
+//! Run with `cargo bench -p monitor --bench rematch_stored`. Two scenarios: the store holds the
+//! real advisory test data but 30 PyPI records (a daily import: few changes), or all of it but
+//! npm and PyPI (their first import: many changes), and 1,000 inventories of 300 packages
+//! recorded with their findings against it; then the whole data is imported and the timed part
+//! runs: loading every stored advisory, reading every stored inventory, matching, diffing, and
+//! writing the new findings and the outbox events. Inventories are synthetic but shaped like images: Debian,
 //! Alpine and language packages, a third of them named in some advisory; a fixed seed keeps
 //! every run the same.
 
@@ -117,7 +118,37 @@ fn inventories(db: &scan::AdvisoryDb) -> Vec<Inventory> {
         .collect()
 }
 
-async fn run() {
+/// A copy of the PyPI data in `dir` without its first `left_out` records (by path): importing
+/// the whole data after it is a daily import that brings a few new advisories.
+fn pypi_without(left_out: usize, dir: &Path) -> PathBuf {
+    let mut files = Vec::new();
+    let mut folders = vec![data("pypi")];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+            } else if path.extension().is_some_and(|e| e == "yaml" || e == "json") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    let copy = dir.join("pypi-older");
+    for (n, file) in files.iter().enumerate().skip(left_out) {
+        let to = copy.join(format!(
+            "{n}-{}",
+            file.file_name().unwrap().to_string_lossy()
+        ));
+        std::fs::create_dir_all(&copy).unwrap();
+        std::fs::copy(file, to).unwrap();
+    }
+    copy
+}
+
+/// Stores the data of `older` and 1,000 scans matched against it, imports the whole data, and
+/// times the re-match that follows.
+async fn scenario(name: &str, older: &[(Format, PathBuf, &str)]) {
     let dir = tempfile::tempdir().unwrap();
     let meta = SqliteMetaStore::open(&dir.path().join("meta.db"))
         .await
@@ -130,15 +161,14 @@ async fn run() {
         (Format::Osv, "npm", "ghsa-npm"),
         (Format::Osv, "pypi", "pypa"),
     ];
-    // Everything but the last two (npm, PyPI) before the scans.
-    for (format, path, source) in &imports[..4] {
-        monitor::import_advisories(&meta, *format, &data(path), source, 1, NOW)
+    for (format, path, source) in older {
+        monitor::import_advisories(&meta, *format, path, source, 1, NOW)
             .await
             .unwrap();
     }
     // Package names come from all the data, so the new advisories find packages to match.
-    let mut all = monitor::load_advisories(&meta).await.unwrap().db;
-    for (format, path, _) in &imports[4..] {
+    let mut all = scan::AdvisoryDb::new();
+    for (format, path, _) in &imports {
         scan::import_path(*format, &data(path), &mut |a| all.insert(a)).unwrap();
     }
     let before = monitor::load_advisories(&meta).await.unwrap().db;
@@ -151,7 +181,7 @@ async fn run() {
             .unwrap();
     }
     let start = Instant::now();
-    for (format, path, source) in &imports[4..] {
+    for (format, path, source) in &imports {
         monitor::import_advisories(&meta, *format, &data(path), source, 3, NOW)
             .await
             .unwrap();
@@ -162,7 +192,7 @@ async fn run() {
     let loaded = monitor::load_advisories(&meta).await.unwrap();
     let load = start.elapsed();
     // The parts, measured alone: reading the stored inventories, and parsing plus matching
-    // them in memory.
+    // them in memory on one core.
     let start = Instant::now();
     let stored = meta.inventories().await.unwrap();
     let read = start.elapsed();
@@ -180,10 +210,10 @@ async fn run() {
     let rematch = start.elapsed();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
-        "import of npm + PyPI: {:.0} ms; load of {} stored advisories: {:.0} ms; re-match of {} \
-         stored inventories x {PACKAGES} packages: {:.0} ms ({} images changed, {} events); \
-         load + re-match: {:.0} ms; of which reading the inventories {:.0} ms, parsing and \
-         matching them {:.0} ms ({findings} findings)",
+        "{name}: import of all the data: {:.0} ms; load of {} stored advisories: {:.0} ms; \
+         re-match of {} stored inventories x {PACKAGES} packages: {:.0} ms ({} images changed, \
+         {} events); load + re-match: {:.0} ms; of which reading the inventories {:.0} ms, \
+         parsing and matching them on one core {:.0} ms ({findings} findings)",
         ms(import),
         loaded.db.advisories().len(),
         ms(load),
@@ -200,6 +230,27 @@ async fn run() {
         !outcome.events.is_empty(),
         "the new data must change findings"
     );
+}
+
+async fn run() {
+    let dir = tempfile::tempdir().unwrap();
+    let first_four = [
+        (Format::Osv, data("go"), "go"),
+        (Format::Osv, data("rust-crates"), "rustsec"),
+        (Format::AlpineSecdb, data("alpine-secdb"), "alpine"),
+        (Format::DebianTracker, data("debian-tracker-json"), "debian"),
+    ];
+    // A daily import: the same data but 30 PyPI records that are new.
+    let mut few = first_four.to_vec();
+    few.push((Format::Osv, data("npm"), "ghsa-npm"));
+    few.push((Format::Osv, pypi_without(30, dir.path()), "pypa"));
+    scenario("few changes (30 new PyPI records)", &few).await;
+    // The first import of two whole ecosystems (npm and PyPI) over images already scanned.
+    scenario(
+        "many changes (npm and PyPI imported for the first time)",
+        &first_four,
+    )
+    .await;
 }
 
 fn main() {

@@ -14,13 +14,13 @@
 #![deny(missing_docs)]
 
 mod detect;
+mod findings;
 mod rematch;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use oci::Digest;
-use scan::changes::stored_findings;
 use scan::import::osv;
 use scan::{Advisory, AdvisoryDb, Format, ImportReport, Inventory, Matches};
 use store::{MetaError, MetaStore, NewAdvisoryRecord, NewInventory};
@@ -163,13 +163,12 @@ pub async fn record_scan(
     matches: &Matches<'_>,
     now_ms: i64,
 ) -> Result<(), MonitorError> {
-    let findings = stored_findings(inventory, matches);
     let record = NewInventory {
         digest: digest.clone(),
         reference: reference.map(str::to_owned),
         analyzer_version: scan::analyzer::ANALYZER_VERSION,
         inventory: serde_json::to_string(inventory)?,
-        findings: serde_json::to_string(&findings)?,
+        findings: findings::encode(matches)?,
     };
     meta.put_inventory(&record, now_ms).await?;
     Ok(())

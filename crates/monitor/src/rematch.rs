@@ -2,11 +2,11 @@
 //! stored ones, stored again together with the changes in the outbox (one transaction).
 
 use oci::Digest;
-use scan::changes::{diff, stored_findings, AdvisoryIndex, Change, ChangeKind, StoredFinding};
+use scan::changes::{diff, stored_findings, AdvisoryIndex, Change, ChangeKind};
 use scan::{AdvisoryDb, Inventory};
 use store::{ChangeEvent, FindingsUpdate, MetaStore, NewChangeEvent, StoredInventory};
 
-use crate::MonitorError;
+use crate::{findings, MonitorError};
 
 /// What changed for one image.
 #[derive(Debug, Clone)]
@@ -32,7 +32,7 @@ pub struct Rematch {
 
 /// Matches every stored inventory against `db`, stores each image's findings where they
 /// changed, and appends every change to the outbox (dated `now_ms`), once per reference of its
-/// image.
+/// image. The matching runs on every core, over equal shares of the images.
 pub async fn rematch(
     meta: &impl MetaStore,
     db: &AdvisoryDb,
@@ -40,21 +40,36 @@ pub async fn rematch(
 ) -> Result<Rematch, MonitorError> {
     let stored = meta.inventories().await?;
     let index = AdvisoryIndex::new(db);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let share = stored.len().div_ceil(threads).max(1);
+    let matched: Vec<Result<Vec<Option<Matched>>, MonitorError>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = stored
+            .chunks(share)
+            .map(|images| {
+                let index = &index;
+                scope.spawn(move || images.iter().map(|i| match_one(i, db, index)).collect())
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("a re-match worker panicked"))
+            .collect()
+    });
     let mut outcome = Rematch {
         images: stored.len(),
         ..Rematch::default()
     };
     let mut updates = Vec::new();
     let mut events = Vec::new();
-    for image in stored {
-        let (after, changes) = match_one(&image, db, &index)?;
-        let findings = serde_json::to_string(&after)?;
-        if findings != image.findings {
-            updates.push(FindingsUpdate {
-                digest: image.digest.clone(),
-                findings,
-            });
-        }
+    let results = matched.into_iter().collect::<Result<Vec<_>, _>>()?;
+    for (image, result) in stored.into_iter().zip(results.into_iter().flatten()) {
+        let Some(Matched { findings, changes }) = result else {
+            continue;
+        };
+        updates.push(FindingsUpdate {
+            digest: image.digest.clone(),
+            findings,
+        });
         if changes.is_empty() {
             continue;
         }
@@ -69,12 +84,19 @@ pub async fn rematch(
     Ok(outcome)
 }
 
-/// One image's findings now and the changes since its stored ones.
+/// An image whose stored findings text changed: the text to store and the changes.
+struct Matched {
+    findings: String,
+    changes: Vec<Change>,
+}
+
+/// One image's findings now and the changes since its stored ones, or `None` when the stored
+/// findings are the same: then nothing is decoded, diffed or written.
 fn match_one(
     image: &StoredInventory,
     db: &AdvisoryDb,
     index: &AdvisoryIndex<'_>,
-) -> Result<(Vec<StoredFinding>, Vec<Change>), MonitorError> {
+) -> Result<Option<Matched>, MonitorError> {
     let unreadable = |what, source| MonitorError::Stored {
         what,
         digest: image.digest.clone(),
@@ -82,11 +104,16 @@ fn match_one(
     };
     let inventory: Inventory =
         serde_json::from_str(&image.inventory).map_err(|e| unreadable("inventory", e))?;
-    let before: Vec<StoredFinding> =
-        serde_json::from_str(&image.findings).map_err(|e| unreadable("findings", e))?;
-    let after = stored_findings(&inventory, &inventory.match_advisories(db));
+    let matches = inventory.match_advisories(db);
+    let findings = findings::encode(&matches)?;
+    if findings == image.findings {
+        return Ok(None);
+    }
+    let before =
+        findings::decode(&image.findings, &inventory).map_err(|e| unreadable("findings", e))?;
+    let after = stored_findings(&inventory, &matches);
     let changes = diff(&before, &after, &inventory, index);
-    Ok((after, changes))
+    Ok(Some(Matched { findings, changes }))
 }
 
 /// The outbox events for an image's changes: one per change and reference, or one per change

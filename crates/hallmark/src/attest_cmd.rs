@@ -102,14 +102,13 @@ pub fn run(args: AttestArgs, format: Format) -> anyhow::Result<ExitCode> {
         envelopes.push((descriptor, envelope));
     }
     let index = match image.index()? {
-        Some(index) => Some(store_in_index(
-            &remote,
-            &index,
-            &envelopes,
-            &mut attested,
-            &key,
-            now,
-        )?),
+        Some(index) => {
+            let (manifests, signed) = store_in_index(&remote, &index, &envelopes, &key, now)?;
+            for (record, manifest) in attested.iter_mut().zip(manifests) {
+                record.attestation_manifest = Some(manifest);
+            }
+            Some(signed)
+        }
         None => None,
     };
     let outcome = Outcome { attested, index };
@@ -159,17 +158,18 @@ fn subjects(
 }
 
 /// Adds the envelopes to the index's attestation manifests, pushes the new index under the
-/// image's tag, and signs it: the tag must not move to an unsigned index.
-fn store_in_index(
+/// image's tag, and signs it: the tag must not move to an unsigned index. Returns the
+/// attestation manifests' digests, one per envelope, and the new index's signature.
+pub fn store_in_index(
     remote: &Remote,
     index: &ImageIndex,
     envelopes: &[(Descriptor, Envelope)],
-    attested: &mut [Attested],
     key: &PrivateKey,
     now: Timestamp,
-) -> anyhow::Result<Signed> {
+) -> anyhow::Result<(Vec<oci::Digest>, Signed)> {
     let mut entries = Vec::new();
-    for ((subject, envelope), record) in envelopes.iter().zip(attested.iter_mut()) {
+    let mut manifests = Vec::new();
+    for (subject, envelope) in envelopes {
         let existing = match index
             .manifests
             .iter()
@@ -183,12 +183,15 @@ fn store_in_index(
         };
         let (upload, entry) =
             attestation_manifest(subject, existing.as_ref(), std::slice::from_ref(envelope))?;
-        record.attestation_manifest = Some(remote.push(&upload, None)?);
+        manifests.push(remote.push(&upload, None)?);
         entries.push(entry);
     }
     let blob = index_with_attestations(index, &entries);
     remote.put_manifest(&blob, remote.tag())?;
-    sign_manifest(remote, &blob.descriptor, None, key, now)
+    Ok((
+        manifests,
+        sign_manifest(remote, &blob.descriptor, None, key, now)?,
+    ))
 }
 
 fn describe_outcome(outcome: &Outcome) -> Vec<String> {

@@ -17,8 +17,10 @@ use build::twice::{Reproduction, TwiceEngine};
 use oci::{Architecture, Digest, ImageReference};
 use serde::Serialize;
 
+use crate::key_cmd::load_private_key;
 use crate::library_cmd::{open_git_cache, LoadedLibrary};
 use crate::output::{print_json, print_lines, Format};
+use crate::provenance_attest::sign_provenance;
 
 /// Arguments of `hallmark build`.
 #[derive(Debug, clap::Args)]
@@ -100,7 +102,7 @@ pub fn run(args: BuildArgs, format: Format) -> anyhow::Result<ExitCode> {
     if args.plan {
         print_plan(&plan, format)?;
     } else {
-        build_all(&args, &plan, &cache, &records, format)?;
+        build_all(&args, &loaded.library, &plan, &cache, &records, format)?;
     }
     Ok(match broken {
         true => ExitCode::FAILURE,
@@ -155,12 +157,14 @@ struct Built<'a> {
 /// children of a failed build could not be pinned to it anyway.
 fn build_all(
     args: &BuildArgs,
+    library: &library::Library,
     plan: &Plan,
     cache: &GitCache,
     records: &FileRecords,
     format: Format,
 ) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let key = args.push.key.as_deref().map(load_private_key).transpose()?;
     let images = args
         .output
         .clone()
@@ -215,6 +219,13 @@ fn build_all(
         )?;
         // Pushed before the next build, whose pinned parent it may be.
         args.push.push(build, &image)?;
+        if let Some(key) = &key {
+            let entry = library_entry(library, build)?;
+            let parents = build::plan::pin_parents(build, records)?;
+            args.push.push_attestation(build, &image, |name, pushed| {
+                sign_provenance(entry, build, &record, &parents, (name, pushed), key)
+            })?;
+        }
         done.push((record, paths.output));
     }
     report_reproductions(&reproductions);
@@ -234,6 +245,21 @@ fn build_all(
             )
         })),
     }
+}
+
+/// The library entry `build` builds.
+fn library_entry<'a>(
+    library: &'a library::Library,
+    build: &PlannedBuild,
+) -> anyhow::Result<&'a library::Entry> {
+    library
+        .repo(&build.repo)
+        .and_then(|file| {
+            file.entries
+                .iter()
+                .find(|entry| entry.tags.first() == build.tags.first())
+        })
+        .with_context(|| format!("{} is not in the library any more", build.entry))
 }
 
 /// With `--verify-reproducible`, says which builds' two images came out identical.

@@ -25,6 +25,10 @@ pub struct PushArgs {
     /// and history), so that builds of the same source can come out identical.
     #[arg(long)]
     reproducible: bool,
+    /// Sign each build's SLSA provenance with this private key and push it beside the image
+    /// (`publish` carries it to `library/`).
+    #[arg(long, value_name = "FILE", requires = "registry")]
+    pub key: Option<std::path::PathBuf>,
     /// Build every image twice (the Docker engine without its cache) and report which came
     /// out identical.
     #[arg(long)]
@@ -72,6 +76,25 @@ impl PushArgs {
             eprintln!("hallmark: {line}")
         })
         .with_context(|| format!("pushing {} to {name}", build.entry))?;
+        Ok(())
+    }
+    /// Pushes the attestation `sign` makes about the image `build` pushed, beside it.
+    pub fn push_attestation(
+        &self,
+        build: &PlannedBuild,
+        image: &BuiltImage,
+        sign: impl FnOnce(&str, &oci::manifest::Descriptor) -> attest::dsse::Envelope,
+    ) -> anyhow::Result<()> {
+        let Some(host) = &self.registry else {
+            return Ok(());
+        };
+        let remote = self.access.open(&format!(
+            "{host}/{}/{}@{}",
+            build.arch, build.repo, image.manifest_digest
+        ))?;
+        let pushed = remote.resolve()?.descriptor;
+        let envelope = sign(&remote.name(), &pushed);
+        crate::provenance_attest::push_attestation(&remote, &pushed, &envelope)?;
         Ok(())
     }
 }

@@ -18,6 +18,7 @@ mod library_cmd;
 mod output;
 mod remote;
 mod scan_cmd;
+mod provenance_attest;
 mod publish_cmd;
 mod serve_cmd;
 mod sign_cmd;

@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use attest::Timestamp;
+use attest::attach::{attestation_subject, platform_manifests};
+use attest::{PrivateKey, Timestamp};
 use build::publish::ArchOutcome;
 use build::push::{publish_tag, ArchSource};
 use client::Repository;
@@ -16,10 +17,12 @@ use library::{Entry, Library};
 use oci::Architecture;
 use serde::Serialize;
 
+use crate::attest_cmd::store_in_index;
 use crate::key_cmd::load_private_key;
 use crate::output::{print_json, print_lines, Format};
+use crate::provenance_attest::{provenance_envelopes, push_attestation};
 use crate::remote::RegistryArgs;
-use crate::sign_cmd::{sign_image, Signed};
+use crate::sign_cmd::{platform_name, sign_manifest, Signed};
 
 /// Publish the library's tags under library/ from the per-architecture builds.
 #[derive(Debug, clap::Args)]
@@ -86,17 +89,19 @@ pub fn run(args: PublishArgs, format: Format) -> anyhow::Result<ExitCode> {
             let done = publish_tag(&client, &target, tag, &declared, &sources, &mut progress)
                 .with_context(|| format!("publishing library/{repo}:{tag}"))?;
             let signed = match &key {
-                Some(key) => {
-                    let image = format!("{}/library/{repo}@{}", args.registry, done.digest);
-                    sign_image(&args.access.open(&image)?, key, Timestamp::now())
-                        .with_context(|| format!("signing library/{repo}:{tag}"))?
-                }
+                Some(key) => attest_and_sign(&args, repo, tag, &sources, key)
+                    .with_context(|| format!("signing library/{repo}:{tag}"))?,
                 None => Vec::new(),
             };
             published.push(Published {
                 repository: format!("library/{repo}"),
                 tag: tag.to_owned(),
-                digest: done.digest.to_string(),
+                // Attestations in the index give it a new digest; the index's signature
+                // comes first.
+                digest: signed
+                    .first()
+                    .map_or(&done.digest, |s| &s.digest)
+                    .to_string(),
                 architectures: done.assembled.outcomes,
                 signed,
             });
@@ -129,6 +134,68 @@ pub fn run(args: PublishArgs, format: Format) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Carries the provenance each agent pushed beside its image into `library/<repo>:<tag>`
+/// (referrers and the index's attestation manifests) and signs the index and every platform
+/// manifest.
+fn attest_and_sign(
+    args: &PublishArgs,
+    repo: &str,
+    tag: &str,
+    sources: &[ArchSource],
+    key: &PrivateKey,
+) -> anyhow::Result<Vec<Signed>> {
+    let now = Timestamp::now();
+    let target = args
+        .access
+        .open(&format!("{}/library/{repo}:{tag}", args.registry))?;
+    let published = target.resolve()?;
+    let index = published
+        .index()?
+        .context("publish wrote an index, but the registry serves an image manifest")?;
+    let mut envelopes = Vec::new();
+    let attested: Vec<oci::Digest> = index
+        .manifests
+        .iter()
+        .filter_map(attestation_subject)
+        .collect();
+    // A platform kept from an earlier publish carries its provenance already.
+    for platform in platform_manifests(&index).filter(|p| !attested.contains(&p.digest)) {
+        for source in sources {
+            let image = format!("{}@{}", source.repository, platform.digest);
+            let source = args.access.open(&image)?;
+            if source.manifest(platform.digest.as_str())?.is_none() {
+                continue;
+            }
+            for envelope in provenance_envelopes(&source, &platform.digest)? {
+                push_attestation(&target, platform, &envelope)?;
+                envelopes.push((platform.clone(), envelope));
+            }
+        }
+    }
+    let mut signed = Vec::new();
+    if envelopes.is_empty() {
+        signed.push(sign_manifest(
+            &target,
+            &published.descriptor,
+            None,
+            key,
+            now,
+        )?);
+    } else {
+        signed.push(store_in_index(&target, &index, &envelopes, key, now)?.1);
+    }
+    for platform in platform_manifests(&index) {
+        signed.push(sign_manifest(
+            &target,
+            platform,
+            platform_name(platform),
+            key,
+            now,
+        )?);
+    }
+    Ok(signed)
 }
 
 /// Where each architecture of `entries` was pushed: `<arch>/<repo>:<the entry's first tag>`,

@@ -54,6 +54,8 @@ fn agent_build(example: &Path, cache: &Path, data: &Path, host: &str, robot: &st
         "--creds",
         robot,
     ])
+    .arg("--key")
+    .arg(data.join("release.key"))
     .arg("--library")
     .arg(library)
     .arg("--cache")
@@ -122,18 +124,19 @@ fn the_example_library_builds_publishes_pulls_and_survives_a_failed_build() {
     );
     add_robot(&data, "builder-arm64v8", &["arm64v8/*:push"]);
 
+    // The agent signs its provenance and the publisher signs the index with the same key.
+    let key = data.join("release");
+    check(
+        hallmark(&["key", "generate"])
+            .arg(&key)
+            .env_remove("HALLMARK_KEY_PASSWORD"),
+    );
     let built = agent_build(&example, &cache, &data, &host, &amd64);
     assert!(
         built.status.success(),
         "{}\n{}",
         String::from_utf8_lossy(&built.stderr),
         server.log()
-    );
-    let key = work.path().join("release");
-    check(
-        hallmark(&["key", "generate"])
-            .arg(&key)
-            .env_remove("HALLMARK_KEY_PASSWORD"),
     );
     let published = check(
         hallmark(&[
@@ -157,22 +160,63 @@ fn the_example_library_builds_publishes_pulls_and_survives_a_failed_build() {
         2,
         "the index and its amd64 image: {published:#}"
     );
-    let verified = check(
-        hallmark(&[
+    let library = fs::read_to_string(example.join("library/hello")).unwrap();
+    let field = |name: &str| {
+        library
+            .lines()
+            .find_map(|line| line.strip_prefix(name))
+            .unwrap()
+            .trim()
+            .to_owned()
+    };
+    let policy = |repository: &str| {
+        let path = work.path().join("policy.toml");
+        let text = format!(
+            "[[policy]]\nname = \"official\"\nscopes = [\"library/*\"]\nlevel = \"strict\"\n\
+             source-repository = \"{repository}\"\ncommit = \"{}\"\n\
+             builder-id = \"https://github.com/hallmark-oci/hallmark/agents/amd64\"\n",
+            field("GitCommit:")
+        );
+        fs::write(&path, text).unwrap();
+        path
+    };
+    let verify = |policy: &Path| {
+        let output = hallmark(&[
             "--format",
             "json",
             "verify",
             &format!("{host}/library/hello:1.0"),
         ])
         .arg("--key")
-        .arg(key.with_extension("pub")),
-    );
-    let verified: Value = serde_json::from_slice(&verified.stdout).unwrap();
-    assert_eq!(verified["verified"], true, "{verified:#}");
+        .arg(key.with_extension("pub"))
+        .arg("--policy")
+        .arg(policy)
+        .output()
+        .unwrap();
+        let answer: Value = serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&output.stderr)));
+        (output.status.success(), answer)
+    };
+    let (passed, verified) = verify(&policy(&field("GitRepo:")));
+    assert!(passed, "{verified:#}");
+    let manifests = verified["manifests"].as_array().unwrap();
     assert_eq!(
-        verified["manifests"].as_array().unwrap().len(),
+        manifests.len(),
         2,
         "the amd64 image, then the index: {verified:#}"
+    );
+    let found: Vec<&str> = manifests[0]["report"]["attestations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["predicateType"].as_str().unwrap())
+        .collect();
+    assert_eq!(found, ["https://slsa.dev/provenance/v1"], "{verified:#}");
+    let (passed, refused) = verify(&policy("file:///elsewhere/hello"));
+    assert!(!passed, "{refused:#}");
+    assert!(
+        refused["failure"].to_string().contains("GitRepo"),
+        "the provenance names another repository: {refused:#}"
     );
     let tags: Vec<String> = published
         .as_array()
@@ -204,7 +248,8 @@ fn the_example_library_builds_publishes_pulls_and_survives_a_failed_build() {
     }
 
     let index = skopeo_raw(&format!("docker://{host}/library/hello:1.0"));
-    assert_eq!(platforms(&index), ["linux/amd64"]);
+    // The amd64 image and its attestation manifest, as BuildKit lays them out.
+    assert_eq!(platforms(&index), ["linux/amd64", "unknown/unknown"]);
     let layout = work.path().join("pulled");
     check(
         Command::new("skopeo")

@@ -1,0 +1,81 @@
+//! SLSA provenance through a build's life: the agent that built an image knows what went in
+//! (entry, commit, parents by digest, its own id, the times), so it signs the provenance when
+//! the build finishes and pushes it beside the image under `<arch>/<repo>`; `publish` carries
+//! it to `library/<repo>` with the image, into the index's attestation manifests and as a
+//! referrer, where the index's digest is final.
+
+use anyhow::Context as _;
+use attest::attach::{attestation_artifact_type, attestation_referrer, envelope_layers};
+use attest::dsse::{Envelope, IN_TOTO_PAYLOAD_TYPE};
+use attest::provenance::{BuildRecord, ParentImage, Provenance, SLSA_PROVENANCE_V1};
+use attest::{PrivateKey, Timestamp};
+use build::engine::PinnedParent;
+use build::plan::PlannedBuild;
+use oci::manifest::Descriptor;
+
+use crate::remote::Remote;
+
+/// The builder id of an architecture's agent (`runDetails.builder.id`).
+pub fn builder_id(agent: &str) -> String {
+    format!("https://github.com/hallmark-oci/hallmark/agents/{agent}")
+}
+
+/// The signed provenance of `build`, about `image` (the pushed manifest's descriptor).
+pub fn sign_provenance(
+    entry: &library::Entry,
+    build: &PlannedBuild,
+    record: &build::records::BuildRecord,
+    parents: &[PinnedParent],
+    (image_name, image): (&str, &Descriptor),
+    key: &PrivateKey,
+) -> Envelope {
+    let provenance = Provenance::from_build(&BuildRecord {
+        entry,
+        arch: build.arch,
+        parents: parents
+            .iter()
+            .map(|parent| ParentImage {
+                reference: parent.image.to_string(),
+                digest: parent.digest.clone(),
+            })
+            .collect(),
+        builder_id: builder_id(&build.agent),
+        invocation_id: format!("{}-{}", build.identity.0.hex(), record.started),
+        started_on: Timestamp::from_unix_seconds(record.started),
+        finished_on: Timestamp::from_unix_seconds(record.finished),
+    });
+    let statement = provenance.statement(image_name, &image.digest);
+    Envelope::sign(IN_TOTO_PAYLOAD_TYPE, statement.to_payload(), key)
+}
+
+/// Pushes `envelope` as a referrer of `image` in `remote`'s repository.
+pub fn push_attestation(
+    remote: &Remote,
+    image: &Descriptor,
+    envelope: &Envelope,
+) -> anyhow::Result<oci::Digest> {
+    let upload = attestation_referrer(image, envelope, Timestamp::now())?;
+    remote.push(&upload, None)
+}
+
+/// The provenance envelopes the agent pushed beside `image` in `remote`'s repository.
+pub fn provenance_envelopes(remote: &Remote, image: &oci::Digest) -> anyhow::Result<Vec<Envelope>> {
+    let wanted = attestation_artifact_type(SLSA_PROVENANCE_V1);
+    let mut envelopes = Vec::new();
+    for referrer in remote.referrers(image)? {
+        if referrer.artifact_type.as_deref() != Some(wanted) {
+            continue;
+        }
+        let Some(manifest) = remote.manifest(referrer.digest.as_str())? else {
+            continue;
+        };
+        for layer in envelope_layers(&manifest.image()?) {
+            let bytes = remote.blob(layer)?;
+            envelopes.push(
+                Envelope::from_json(&bytes)
+                    .with_context(|| format!("{} is not a DSSE envelope", layer.digest))?,
+            );
+        }
+    }
+    Ok(envelopes)
+}

@@ -195,9 +195,10 @@ fn inventory_from_row(
     })
 }
 
-/// Events appended per statement: six parameters each, far below SQLite's and PostgreSQL's
-/// parameter limits (32,766 and 65,535).
-const EVENTS_PER_STATEMENT: usize = 500;
+/// Events appended per statement (six parameters each). Measured through sqlx's SQLite driver,
+/// a statement's cost grows faster than its rows: 67,855 events took 3.2 s at 500 rows a
+/// statement and 0.96 s at 50, near the best between that growth and the cost per statement.
+const EVENTS_PER_STATEMENT: usize = 50;
 
 pub(super) async fn record_rematch(
     pool: &SqlitePool,

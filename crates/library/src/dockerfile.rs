@@ -78,7 +78,7 @@ pub enum DockerfileError {
 /// `scratch` and without references to its own build stages.
 pub fn dockerfile_froms(dockerfile: &str) -> Result<Vec<ImageReference>, DockerfileError> {
     let lines: Vec<&str> = dockerfile.lines().collect();
-    let (escape, body_start) = parse_directives(&lines)?;
+    let (escape, body_start) = parser_directives(&lines)?;
     let mut scan = FromScan::default();
     for instruction in Instructions::new(&lines, body_start, escape) {
         scan.apply(&instruction)?;
@@ -86,10 +86,11 @@ pub fn dockerfile_froms(dockerfile: &str) -> Result<Vec<ImageReference>, Dockerf
     Ok(scan.images)
 }
 
-/// Reads the parser directives at the top of the file; returns the escape character and the
-/// index of the first line after them. Only `escape` changes what we read; `syntax` and
-/// `check` are accepted and ignored.
-fn parse_directives(lines: &[&str]) -> Result<(char, usize), DockerfileError> {
+/// Reads the parser directives at the top of a Dockerfile's `lines`; returns the escape
+/// character and the index of the first line after them. Only `escape` changes how the rest
+/// reads; `syntax` and `check` are accepted and ignored. Shared by every Dockerfile reader so
+/// they agree on where instructions start.
+pub fn parser_directives(lines: &[&str]) -> Result<(char, usize), DockerfileError> {
     let mut escape = '\\';
     for (index, raw) in lines.iter().enumerate() {
         let Some((key, value)) = directive(raw) else {

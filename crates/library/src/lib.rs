@@ -26,7 +26,7 @@ mod print;
 mod values;
 
 pub use collection::{load_file, FileError, Library, LookupError};
-pub use dockerfile::{dockerfile_froms, DockerfileError};
+pub use dockerfile::{dockerfile_froms, parser_directives, DockerfileError};
 pub use docs::{DockerfileLink, SharedTagLinks, SupportedTags};
 pub use froms::{FromsError, FromsResolver};
 pub use graph::{

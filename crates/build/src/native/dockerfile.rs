@@ -24,14 +24,10 @@ use words::{expand, split_name_values, split_words, substitute, Env};
 /// Why a Dockerfile cannot be read, with the line it happened on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DockerfileError {
-    /// The `escape` directive names something other than `\` or a backtick.
-    #[error("line {line}: the escape directive must be \\ or `, not {value:?}")]
-    InvalidEscape {
-        /// The directive's line.
-        line: usize,
-        /// The value found.
-        value: String,
-    },
+    /// The parser directives at the top are malformed (an `escape` other than `\` or a
+    /// backtick).
+    #[error(transparent)]
+    Directives(#[from] library::DockerfileError),
     /// A keyword that is not a Dockerfile instruction.
     #[error("line {line}: unknown instruction {keyword:?}")]
     UnknownInstruction {
@@ -174,7 +170,7 @@ pub struct CopySpec {
 /// Reads a Dockerfile into its instructions.
 pub fn parse_dockerfile(text: &str) -> Result<Vec<Instruction>, DockerfileError> {
     let lines: Vec<&str> = text.lines().collect();
-    let (escape, start) = directives(&lines)?;
+    let (escape, start) = library::parser_directives(&lines)?;
     let mut reader = Reader {
         escape,
         global_args: BTreeMap::new(),
@@ -189,38 +185,6 @@ pub fn parse_dockerfile(text: &str) -> Result<Vec<Instruction>, DockerfileError>
         return Err(DockerfileError::NoFrom);
     }
     Ok(instructions)
-}
-
-/// The escape character and the index of the first line after the parser directives.
-fn directives(lines: &[&str]) -> Result<(char, usize), DockerfileError> {
-    let mut escape = '\\';
-    for (index, raw) in lines.iter().enumerate() {
-        let Some((key, value)) = directive(raw) else {
-            return Ok((escape, index));
-        };
-        if key.eq_ignore_ascii_case("escape") {
-            escape = match value {
-                "\\" => '\\',
-                "`" => '`',
-                _ => {
-                    return Err(DockerfileError::InvalidEscape {
-                        line: index + 1,
-                        value: value.to_owned(),
-                    })
-                }
-            };
-        }
-    }
-    Ok((escape, lines.len()))
-}
-
-/// `# key=value` as a directive, when the line is one.
-fn directive(raw: &str) -> Option<(&str, &str)> {
-    let rest = raw.trim_start().strip_prefix('#')?;
-    let (key, value) = rest.split_once('=')?;
-    let key = key.trim();
-    let valid = !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    valid.then(|| (key, value.trim()))
 }
 
 /// The instructions' text with continuations joined and comments dropped, each with the line

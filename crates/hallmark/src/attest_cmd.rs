@@ -99,7 +99,7 @@ pub fn run(args: AttestArgs, format: Format) -> anyhow::Result<ExitCode> {
             referrer,
             attestation_manifest: None,
         });
-        envelopes.push((descriptor, envelope));
+        envelopes.push((descriptor, vec![envelope]));
     }
     let index = match image.index()? {
         Some(index) => {
@@ -157,19 +157,20 @@ fn subjects(
     Ok(subjects)
 }
 
-/// Adds the envelopes to the index's attestation manifests, pushes the new index under the
-/// image's tag, and signs it: the tag must not move to an unsigned index. Returns the
-/// attestation manifests' digests, one per envelope, and the new index's signature.
+/// Adds the envelopes to the index's attestation manifests (one per subject manifest), pushes
+/// the new index under the image's tag, and signs it: the tag must not move to an unsigned
+/// index. Returns the attestation manifests' digests, one per subject, and the new index's
+/// signature.
 pub fn store_in_index(
     remote: &Remote,
     index: &ImageIndex,
-    envelopes: &[(Descriptor, Envelope)],
+    envelopes: &[(Descriptor, Vec<Envelope>)],
     key: &PrivateKey,
     now: Timestamp,
 ) -> anyhow::Result<(Vec<oci::Digest>, Signed)> {
     let mut entries = Vec::new();
     let mut manifests = Vec::new();
-    for (subject, envelope) in envelopes {
+    for (subject, envelopes) in envelopes {
         let existing = match index
             .manifests
             .iter()
@@ -181,8 +182,7 @@ pub fn store_in_index(
                 .transpose()?,
             None => None,
         };
-        let (upload, entry) =
-            attestation_manifest(subject, existing.as_ref(), std::slice::from_ref(envelope))?;
+        let (upload, entry) = attestation_manifest(subject, existing.as_ref(), envelopes)?;
         manifests.push(remote.push(&upload, None)?);
         entries.push(entry);
     }

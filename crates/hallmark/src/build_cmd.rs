@@ -20,7 +20,7 @@ use serde::Serialize;
 use crate::key_cmd::load_private_key;
 use crate::library_cmd::{open_git_cache, LoadedLibrary};
 use crate::output::{print_json, print_lines, Format};
-use crate::provenance_attest::sign_provenance;
+use crate::provenance_attest::{sign_provenance, sign_sbom};
 
 /// Arguments of `hallmark build`.
 #[derive(Debug, clap::Args)]
@@ -222,8 +222,11 @@ fn build_all(
         if let Some(key) = &key {
             let entry = library_entry(library, build)?;
             let parents = build::plan::pin_parents(build, records)?;
-            args.push.push_attestation(build, &image, |name, pushed| {
-                sign_provenance(entry, build, &record, &parents, (name, pushed), key)
+            args.push.push_attestations(build, &image, |name, pushed| {
+                Ok(vec![
+                    sign_provenance(entry, build, &record, &parents, (name, pushed), key),
+                    sign_sbom(&image.layout, (name, pushed), key)?,
+                ])
             })?;
         }
         done.push((record, paths.output));

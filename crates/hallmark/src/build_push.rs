@@ -78,12 +78,15 @@ impl PushArgs {
         .with_context(|| format!("pushing {} to {name}", build.entry))?;
         Ok(())
     }
-    /// Pushes the attestation `sign` makes about the image `build` pushed, beside it.
-    pub fn push_attestation(
+    /// Pushes the attestations `sign` makes about the image `build` pushed, beside it.
+    pub fn push_attestations(
         &self,
         build: &PlannedBuild,
         image: &BuiltImage,
-        sign: impl FnOnce(&str, &oci::manifest::Descriptor) -> attest::dsse::Envelope,
+        sign: impl FnOnce(
+            &str,
+            &oci::manifest::Descriptor,
+        ) -> anyhow::Result<Vec<attest::dsse::Envelope>>,
     ) -> anyhow::Result<()> {
         let Some(host) = &self.registry else {
             return Ok(());
@@ -93,8 +96,9 @@ impl PushArgs {
             build.arch, build.repo, image.manifest_digest
         ))?;
         let pushed = remote.resolve()?.descriptor;
-        let envelope = sign(&remote.name(), &pushed);
-        crate::provenance_attest::push_attestation(&remote, &pushed, &envelope)?;
+        for envelope in sign(&remote.name(), &pushed)? {
+            crate::provenance_attest::push_attestation(&remote, &pushed, &envelope)?;
+        }
         Ok(())
     }
 }

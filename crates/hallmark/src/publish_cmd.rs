@@ -20,7 +20,7 @@ use serde::Serialize;
 use crate::attest_cmd::store_in_index;
 use crate::key_cmd::load_private_key;
 use crate::output::{print_json, print_lines, Format};
-use crate::provenance_attest::{provenance_envelopes, push_attestation};
+use crate::provenance_attest::{build_envelopes, push_attestation};
 use crate::remote::RegistryArgs;
 use crate::sign_cmd::{platform_name, sign_manifest, Signed};
 
@@ -168,9 +168,12 @@ fn attest_and_sign(
             if source.manifest(platform.digest.as_str())?.is_none() {
                 continue;
             }
-            for envelope in provenance_envelopes(&source, &platform.digest)? {
-                push_attestation(&target, platform, &envelope)?;
-                envelopes.push((platform.clone(), envelope));
+            let found = build_envelopes(&source, &platform.digest)?;
+            for envelope in &found {
+                push_attestation(&target, platform, envelope)?;
+            }
+            if !found.is_empty() {
+                envelopes.push((platform.clone(), found));
             }
         }
     }

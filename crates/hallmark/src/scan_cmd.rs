@@ -197,7 +197,7 @@ fn print(report: &Report<'_>, format: OutputFormat) -> anyhow::Result<()> {
 
 /// The documents' creation time: `SOURCE_DATE_EPOCH` when set (reproducible builds' way of
 /// pinning times), else now.
-fn created() -> anyhow::Result<String> {
+pub fn created() -> anyhow::Result<String> {
     let time = match std::env::var("SOURCE_DATE_EPOCH") {
         Ok(text) => {
             let seconds: i64 = text.trim().parse().with_context(|| {

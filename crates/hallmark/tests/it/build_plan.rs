@@ -3,11 +3,7 @@
 
 use std::process::{Command, Output};
 
-#[allow(dead_code)]
-#[path = "../../../build/tests/it/fixture.rs"]
-mod fixture;
-
-use fixture::{header, Workspace};
+use crate::fixture::{header, Workspace};
 
 fn sample(ws: &Workspace) {
     let repo = ws.repo("images");

@@ -4,12 +4,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-// The git fixture is shared with the build crate's tests; not every helper is used here.
-#[allow(dead_code)]
-#[path = "../../../build/tests/it/fixture.rs"]
-mod fixture;
-
-use fixture::{header, Workspace};
+use crate::fixture::{header, Workspace};
 
 /// base (two architectures, arm64v8 from its own directory), app FROM base with a builder
 /// stage, and odd FROM a tag base does not have.

@@ -3,15 +3,19 @@
 mod attest_cmds;
 mod attest_interop;
 mod auth_clients;
-mod build_plan;
 mod build_e2e;
+mod build_plan;
 mod crash_recovery;
 mod db_cmd;
+// The git fixture is shared with the build crate's tests; not every helper is used here.
+#[allow(dead_code)]
+#[path = "../../../build/tests/it/fixture.rs"]
+mod fixture;
 mod graph;
 mod lint_docs;
 mod list_cat;
 mod registry_clients;
+mod scan_cmd;
 mod search_clients;
 mod server;
-mod scan_cmd;
 mod store_cmds;

@@ -61,3 +61,62 @@ pub(crate) fn decode(
     findings.dedup();
     Ok(findings)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scan::analyzer::PackageKind;
+    use scan::{Ecosystem, InstalledPackage, Package};
+
+    fn inventory() -> Inventory {
+        let package = InstalledPackage {
+            package: Package {
+                ecosystem: Ecosystem::Npm,
+                name: "lodash".into(),
+                version: "4.17.15".into(),
+                release: None,
+                source: None,
+            },
+            kind: PackageKind::Npm,
+            purl: String::new(),
+            licenses: vec![],
+            layer: 0,
+            path: "lodash/package.json".into(),
+        };
+        Inventory {
+            packages: vec![package],
+            ..Inventory::default()
+        }
+    }
+
+    #[test]
+    fn stored_text_names_packages_by_index() {
+        let text =
+            r#"[[0,"GHSA-1","fixed","HIGH",["4.17.21"]],[0,"GHSA-1","fixed","HIGH",["4.17.21"]]]"#;
+        let findings = decode(text, &inventory()).unwrap();
+        assert_eq!(findings.len(), 1, "repeats are dropped");
+        let f = &findings[0];
+        assert_eq!(
+            (
+                f.advisory.as_str(),
+                f.path.as_str(),
+                f.package.as_str(),
+                f.version.as_str()
+            ),
+            ("GHSA-1", "lodash/package.json", "lodash", "4.17.15")
+        );
+        assert_eq!((f.status, f.severity), (Status::Fixed, Severity::High));
+        assert_eq!(f.fixed_in, ["4.17.21"]);
+    }
+
+    #[test]
+    fn unreadable_stored_text_is_an_error() {
+        for text in [
+            r#"[[1,"GHSA-1","fixed","HIGH",[]]]"#,
+            r#"[{"advisory":"GHSA-1"}]"#,
+            "",
+        ] {
+            assert!(decode(text, &inventory()).is_err(), "{text}");
+        }
+    }
+}

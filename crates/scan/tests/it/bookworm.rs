@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::{Mutex, PoisonError};
 
 use scan::image::source::{scan, ImageSource, ScanOptions};
 use scan::{AdvisoryDb, Ecosystem, Format, MemoryCache, Status};
@@ -58,6 +59,11 @@ fn run(command: &mut Command) -> String {
 /// Builds `name` under the cache folder with `build` (into a partial folder, renamed when
 /// done, so an interrupted build is never taken for a finished one).
 fn cached(name: &str, build: impl FnOnce(&Path)) -> PathBuf {
+    // Several tests of this binary share the fixtures and run in parallel: one builds while
+    // the others wait, or two would build the same partial folder and race to rename it. A
+    // build that panicked poisons the lock; the next caller simply tries again.
+    static BUILDING: Mutex<()> = Mutex::new(());
+    let _building = BUILDING.lock().unwrap_or_else(PoisonError::into_inner);
     let done = cache_dir().join(name);
     if !done.exists() {
         let partial = cache_dir().join(format!("{name}.partial"));

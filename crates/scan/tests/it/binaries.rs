@@ -10,7 +10,7 @@ use scan::analyzer::java::parse_archive;
 use scan::image::{analyze_layer, LayerAnalysis};
 use scan::{Ecosystem, Format, Inventory, LayerRef, Limits};
 
-use crate::fixtures::{layer, Item, BOOKWORM_OS_RELEASE};
+use crate::fixtures::{layer, run, Item, BOOKWORM_OS_RELEASE};
 use crate::{findings, load, testdata};
 
 fn analyze(tar: &[u8], limits: &Limits) -> LayerAnalysis {
@@ -105,18 +105,6 @@ fn debian_built_with_go(package: &str) -> String {
         .expect("a golang-1.N toolchain");
     let version = go.split("(= ").nth(1).unwrap().trim_end_matches(')');
     version.split('-').next().unwrap().to_owned()
-}
-
-fn run(command: &mut Command) -> String {
-    let output = command
-        .output()
-        .unwrap_or_else(|e| panic!("{command:?}: {e}"));
-    assert!(
-        output.status.success(),
-        "{command:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
 }
 
 #[test]

@@ -15,7 +15,7 @@ use std::sync::{Mutex, PoisonError};
 use scan::image::source::{scan, ImageSource, ScanOptions};
 use scan::{AdvisoryDb, Ecosystem, Format, MemoryCache, Status};
 
-use crate::fixtures;
+use crate::fixtures::{self, run};
 
 const PIP: &[&str] = &[
     "requests==2.25.0",
@@ -42,18 +42,6 @@ fn cache_dir() -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     // `npm ls` prints canonical paths; compare like with like.
     dir.canonicalize().unwrap()
-}
-
-fn run(command: &mut Command) -> String {
-    let output = command
-        .output()
-        .unwrap_or_else(|e| panic!("{command:?}: {e}"));
-    assert!(
-        output.status.success(),
-        "{command:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
 }
 
 /// Builds `name` under the cache folder with `build` (into a partial folder, renamed when

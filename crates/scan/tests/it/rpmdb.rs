@@ -11,19 +11,9 @@ use scan::analyzer::sqlite::{Database, Value};
 use scan::image::analyze_layer;
 use scan::{Inventory, LayerRef, Limits};
 
-use crate::fixtures::{layer, metadata, Item};
+use crate::fixtures::{layer, metadata, run, Item};
 
 const PACKAGES: usize = 40;
-
-fn run(command: &mut Command) -> String {
-    let output = command.output().expect("the tool runs");
-    assert!(
-        output.status.success(),
-        "{command:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
-}
 
 /// A spec whose main package owns a Python distribution's metadata and many files, with
 /// `PACKAGES - 1` small subpackages beside it.

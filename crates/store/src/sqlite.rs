@@ -506,18 +506,8 @@ async fn unlink_blob(
     if removed == 0 {
         return Ok(false);
     }
-    if let Some(actor) = actor {
-        let digest = digest.as_str();
-        let entry = access::audit_entry(
-            actor,
-            crate::access::AuditAction::Delete,
-            repository,
-            digest,
-            digest,
-            "blob",
-        );
-        access::insert_audit(&mut tx, &entry).await?;
-    }
+    let digest = digest.as_str();
+    access::audit_delete(&mut tx, actor, repository, digest, digest, "blob").await?;
     tx.commit().await?;
     Ok(true)
 }

@@ -31,6 +31,30 @@ pub(super) fn audit_entry(
     }
 }
 
+/// With an `actor`, records in `tx` that it deleted `reference` (which pointed at `digest`)
+/// from `repository`; anonymous maintenance (gc) is not audited.
+pub(super) async fn audit_delete(
+    tx: &mut Transaction<'_, Sqlite>,
+    actor: Option<&str>,
+    repository: &str,
+    reference: &str,
+    digest: &str,
+    detail: &str,
+) -> Result<(), MetaError> {
+    let Some(actor) = actor else {
+        return Ok(());
+    };
+    let entry = audit_entry(
+        actor,
+        AuditAction::Delete,
+        repository,
+        reference,
+        digest,
+        detail,
+    );
+    insert_audit(tx, &entry).await
+}
+
 pub(super) async fn insert_audit(
     tx: &mut Transaction<'_, Sqlite>,
     entry: &NewAuditEntry,

@@ -5,7 +5,7 @@ use oci::Digest;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
-use super::access::{audit_entry, insert_audit};
+use super::access::{audit_delete, audit_entry, insert_audit};
 use super::{
     digest_column, ensure_repository, now_ms, optional_digest_column, page_bounds,
     repository_exists, size_column, to_db,
@@ -252,11 +252,8 @@ pub(super) async fn delete(
     .await?
     .rows_affected();
     if deleted > 0 {
-        if let Some(actor) = actor {
-            let digest = digest.as_str();
-            let entry = audit_entry(actor, AuditAction::Delete, repository, digest, digest, "");
-            insert_audit(&mut tx, &entry).await?;
-        }
+        let digest = digest.as_str();
+        audit_delete(&mut tx, actor, repository, digest, digest, "").await?;
         tx.commit().await?;
         return Ok(true);
     }
@@ -309,10 +306,7 @@ pub(super) async fn delete_tag(
     let Some(digest) = deleted else {
         return Ok(false);
     };
-    if let Some(actor) = actor {
-        let entry = audit_entry(actor, AuditAction::Delete, repository, tag, &digest, "");
-        insert_audit(&mut tx, &entry).await?;
-    }
+    audit_delete(&mut tx, actor, repository, tag, &digest, "").await?;
     tx.commit().await?;
     Ok(true)
 }

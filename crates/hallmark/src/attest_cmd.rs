@@ -6,21 +6,18 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use attest::attach::{
-    attestation_manifest, attestation_referrer, attestation_subject, index_with_attestations,
-    platform_manifests,
-};
+use attest::attach::platform_manifests;
 use attest::dsse::{Envelope, IN_TOTO_PAYLOAD_TYPE};
 use attest::predicate::PredicateKind;
 use attest::provenance::Provenance;
-use attest::{PrivateKey, Timestamp};
-use oci::manifest::{Descriptor, ImageIndex};
+use attest::Timestamp;
+use oci::manifest::Descriptor;
 use serde::Serialize;
 
 use crate::key_cmd::load_private_key;
 use crate::output::{print_json, print_lines, Format};
-use crate::remote::{Fetched, RegistryArgs, Remote};
-use crate::sign_cmd::{describe, platform_name, sign_manifest, Signed};
+use crate::remote::{Fetched, RegistryArgs};
+use crate::signatures::{describe, platform_name, push_attestation, store_in_index, Signed};
 
 /// Attach a signed attestation (SLSA provenance, SPDX or CycloneDX SBOM) to an image.
 #[derive(Debug, clap::Args)]
@@ -91,7 +88,7 @@ pub fn run(args: AttestArgs, format: Format) -> anyhow::Result<ExitCode> {
                 )
             })?;
         let envelope = Envelope::sign(IN_TOTO_PAYLOAD_TYPE, statement.to_payload(), &key);
-        let referrer = remote.push(&attestation_referrer(&descriptor, &envelope, now)?, None)?;
+        let referrer = push_attestation(&remote, &descriptor, &envelope, now)?;
         attested.push(Attested {
             subject: descriptor.digest.clone(),
             platform,
@@ -155,43 +152,6 @@ fn subjects(
         architecture.map_or("any platform", oci::Architecture::as_str)
     );
     Ok(subjects)
-}
-
-/// Adds the envelopes to the index's attestation manifests (one per subject manifest), pushes
-/// the new index under the image's tag, and signs it: the tag must not move to an unsigned
-/// index. Returns the attestation manifests' digests, one per subject, and the new index's
-/// signature.
-pub fn store_in_index(
-    remote: &Remote,
-    index: &ImageIndex,
-    envelopes: &[(Descriptor, Vec<Envelope>)],
-    key: &PrivateKey,
-    now: Timestamp,
-) -> anyhow::Result<(Vec<oci::Digest>, Signed)> {
-    let mut entries = Vec::new();
-    let mut manifests = Vec::new();
-    for (subject, envelopes) in envelopes {
-        let existing = match index
-            .manifests
-            .iter()
-            .find(|entry| attestation_subject(entry).as_ref() == Some(&subject.digest))
-        {
-            Some(entry) => remote
-                .manifest(entry.digest.as_str())?
-                .map(|fetched| fetched.image())
-                .transpose()?,
-            None => None,
-        };
-        let (upload, entry) = attestation_manifest(subject, existing.as_ref(), envelopes)?;
-        manifests.push(remote.push(&upload, None)?);
-        entries.push(entry);
-    }
-    let blob = index_with_attestations(index, &entries);
-    remote.put_manifest(&blob, remote.tag())?;
-    Ok((
-        manifests,
-        sign_manifest(remote, &blob.descriptor, None, key, now)?,
-    ))
 }
 
 fn describe_outcome(outcome: &Outcome) -> Vec<String> {

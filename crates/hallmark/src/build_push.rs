@@ -3,6 +3,7 @@
 //! namespace with the agent's own robot credentials.
 
 use anyhow::Context as _;
+use attest::Timestamp;
 use build::docker::{Daemon, DockerEngine, ParentRegistry, RegistryAuth};
 use build::engine::BuiltImage;
 use build::plan::PlannedBuild;
@@ -97,7 +98,7 @@ impl PushArgs {
         ))?;
         let pushed = remote.resolve()?.descriptor;
         for envelope in sign(&remote.name(), &pushed)? {
-            crate::provenance_attest::push_attestation(&remote, &pushed, &envelope)?;
+            crate::signatures::push_attestation(&remote, &pushed, &envelope, Timestamp::now())?;
         }
         Ok(())
     }

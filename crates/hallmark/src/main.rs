@@ -22,6 +22,7 @@ mod remote;
 mod scan_cmd;
 mod serve_cmd;
 mod sign_cmd;
+mod signatures;
 mod verify_cmd;
 
 use std::process::ExitCode;

@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use anyhow::Context as _;
-use attest::attach::{attestation_artifact_type, attestation_referrer, envelope_layers};
+use attest::attach::{attestation_artifact_type, envelope_layers};
 use attest::dsse::{Envelope, IN_TOTO_PAYLOAD_TYPE};
 use attest::predicate::{PredicateKind, SPDX_DOCUMENT};
 use attest::provenance::{BuildRecord, ParentImage, Provenance, SLSA_PROVENANCE_V1};
@@ -81,16 +81,6 @@ pub fn sign_sbom(
         statement.to_payload(),
         key,
     ))
-}
-
-/// Pushes `envelope` as a referrer of `image` in `remote`'s repository.
-pub fn push_attestation(
-    remote: &Remote,
-    image: &Descriptor,
-    envelope: &Envelope,
-) -> anyhow::Result<oci::Digest> {
-    let upload = attestation_referrer(image, envelope, Timestamp::now())?;
-    remote.push(&upload, None)
 }
 
 /// The provenance and SBOM envelopes the agent pushed beside `image` in `remote`'s

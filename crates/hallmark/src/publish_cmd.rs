@@ -10,19 +10,17 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use attest::attach::{attestation_subject, platform_manifests};
 use attest::{PrivateKey, Timestamp};
-use build::publish::ArchOutcome;
-use build::push::{publish_tag, ArchSource};
+use build::publish::{publish_tag, ArchOutcome, ArchSource};
 use client::Repository;
 use library::{Entry, Library};
 use oci::Architecture;
 use serde::Serialize;
 
-use crate::attest_cmd::store_in_index;
 use crate::key_cmd::load_private_key;
 use crate::output::{print_json, print_lines, Format};
-use crate::provenance_attest::{build_envelopes, push_attestation};
+use crate::provenance_attest::build_envelopes;
 use crate::remote::RegistryArgs;
-use crate::sign_cmd::{platform_name, sign_manifest, Signed};
+use crate::signatures::{platform_name, push_attestation, sign_manifest, store_in_index, Signed};
 
 /// Publish the library's tags under library/ from the per-architecture builds.
 #[derive(Debug, clap::Args)]
@@ -170,7 +168,7 @@ fn attest_and_sign(
             }
             let found = build_envelopes(&source, &platform.digest)?;
             for envelope in &found {
-                push_attestation(&target, platform, envelope)?;
+                push_attestation(&target, platform, envelope, now)?;
             }
             if !found.is_empty() {
                 envelopes.push((platform.clone(), found));

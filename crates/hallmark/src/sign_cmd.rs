@@ -4,15 +4,12 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use attest::attach::{bundle_referrer, platform_manifests, signature_manifest};
-use attest::cosign::{legacy_signature_tag, Bundle, SimpleSigning};
 use attest::{PrivateKey, Timestamp};
-use oci::manifest::Descriptor;
-use serde::Serialize;
 
 use crate::key_cmd::load_private_key;
 use crate::output::{print_json, print_lines, Format};
-use crate::remote::{Fetched, RegistryArgs, Remote};
+use crate::remote::{RegistryArgs, Remote};
+use crate::signatures::{describe, sign_manifest, targets, Signed};
 
 /// Sign an image (its index and every platform manifest) the way cosign does.
 #[derive(Debug, clap::Args)]
@@ -24,20 +21,6 @@ pub struct SignArgs {
     key: PathBuf,
     #[command(flatten)]
     registry: RegistryArgs,
-}
-
-/// What one signing stored.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Signed {
-    /// The manifest signed.
-    pub digest: oci::Digest,
-    /// `os/architecture[/variant]` for platform manifests.
-    pub platform: Option<String>,
-    /// The tag of cosign's signature manifest.
-    pub signature_tag: String,
-    /// The digest of the bundle referrer.
-    pub bundle_referrer: oci::Digest,
 }
 
 /// Runs `hallmark sign`.
@@ -64,71 +47,4 @@ pub fn sign_image(
         .iter()
         .map(|(descriptor, platform)| sign_manifest(remote, descriptor, platform.clone(), key, now))
         .collect()
-}
-
-/// `os/architecture[/variant]`.
-pub fn platform_name(descriptor: &Descriptor) -> Option<String> {
-    let platform = descriptor.platform.as_ref()?;
-    let mut name = format!("{}/{}", platform.os, platform.architecture);
-    if let Some(variant) = &platform.variant {
-        name.push('/');
-        name.push_str(variant);
-    }
-    Some(name)
-}
-
-/// What a signature covers: the manifest named, and for an index each platform manifest in it
-/// (not its attestation manifests, which are covered by their own signatures).
-pub fn targets(image: &Fetched) -> anyhow::Result<Vec<(Descriptor, Option<String>)>> {
-    let mut targets = vec![(image.descriptor.clone(), None)];
-    if let Some(index) = image.index()? {
-        targets
-            .extend(platform_manifests(&index).map(|entry| (entry.clone(), platform_name(entry))));
-    }
-    Ok(targets)
-}
-
-/// Signs one manifest twice over: a simple-signing payload added to its `.sig` tag, and a
-/// bundle referrer.
-pub fn sign_manifest(
-    remote: &Remote,
-    descriptor: &Descriptor,
-    platform: Option<String>,
-    key: &PrivateKey,
-    now: Timestamp,
-) -> anyhow::Result<Signed> {
-    let digest = &descriptor.digest;
-    let signature_tag = legacy_signature_tag(digest);
-    let existing = remote
-        .manifest(&signature_tag)?
-        .map(|fetched| fetched.image())
-        .transpose()?;
-    let signed = SimpleSigning::new(&remote.name(), digest, now).sign(key);
-    remote.push(
-        &signature_manifest(existing.as_ref(), &signed),
-        Some(&signature_tag),
-    )?;
-    let bundle = Bundle::sign_image(&remote.name(), digest, now, key);
-    let bundle_referrer = remote.push(&bundle_referrer(descriptor, &bundle, now)?, None)?;
-    Ok(Signed {
-        digest: digest.clone(),
-        platform,
-        signature_tag,
-        bundle_referrer,
-    })
-}
-
-/// One line per signed manifest.
-pub fn describe(signed: &Signed) -> String {
-    format!(
-        "signed {}{}: tag {}, bundle referrer {}",
-        signed.digest,
-        signed
-            .platform
-            .as_ref()
-            .map(|p| format!(" ({p})"))
-            .unwrap_or_default(),
-        signed.signature_tag,
-        signed.bundle_referrer
-    )
 }

@@ -20,7 +20,7 @@ use serde::Serialize;
 use crate::key_cmd::load_trusted_keys;
 use crate::output::{print_json, print_lines, Format};
 use crate::remote::{RegistryArgs, Remote};
-use crate::sign_cmd::targets;
+use crate::signatures::targets;
 
 /// Verify an image's signatures and attestations before use.
 #[derive(Debug, clap::Args)]

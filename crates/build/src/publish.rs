@@ -16,6 +16,10 @@ use std::collections::BTreeMap;
 use oci::manifest::{Descriptor, ImageIndex, MediaType, Platform};
 use oci::Architecture;
 
+pub mod remote;
+
+pub use remote::{publish_tag, ArchSource, PublishError, PublishedTag};
+
 /// Docker's annotation naming what an index entry is (`attestation-manifest`).
 const REFERENCE_TYPE: &str = "vnd.docker.reference.type";
 /// Docker's annotation naming the image an attestation manifest describes.

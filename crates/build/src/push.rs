@@ -1,22 +1,19 @@
-//! Pushing built images and publishing multi-architecture tags, through the `client` crate.
+//! Pushing built images, through the `client` crate.
 //!
 //! An architecture's agent pushes its image to `<arch>/<repo>` under every tag and SharedTag
 //! of the entry, with its own robot's credentials; the registry lets that robot write only
-//! its architecture's namespace. Publishing then reads those per-architecture images and
-//! writes `library/<repo>:<tag>` as an index ([`crate::publish::assemble_index`]), mounting
-//! each image's blobs across repositories rather than uploading them again.
+//! its architecture's namespace. Publishing then reads those per-architecture images
+//! ([`crate::publish::remote`]).
 
 use std::fs::File;
 use std::io::BufReader;
 
 use client::{Client, ClientError, Repository};
-use oci::manifest::{Descriptor, ImageIndex, ImageManifest, Manifest, MediaType};
-use oci::Architecture;
+use oci::manifest::{Descriptor, ImageManifest};
 
-use crate::engine::BuiltImage;
-use crate::publish::{assemble_index, ArchImage, Assembled};
+use crate::engine::{BuiltImage, SharedLayers};
 
-/// Why a push or publish failed.
+/// Why a push failed.
 #[derive(Debug, thiserror::Error)]
 pub enum PushError {
     /// The registry refused or failed.
@@ -36,7 +33,10 @@ pub enum PushError {
 }
 
 /// Pushes `built` (an OCI layout) to `repository` under each of `tags`: blobs first, then
-/// the manifest, so no tag ever names content the registry lacks.
+/// the manifest, so no tag ever names content the registry lacks. The layers the image shares
+/// with its parent are mounted from the parent's repository when it is on the same registry
+/// (the registry links the blob it has rather than storing another copy), and uploaded from
+/// the layout only where the registry refuses the mount.
 pub fn push_image(
     client: &Client,
     repository: &Repository,
@@ -54,7 +54,22 @@ pub fn push_image(
     let manifest_bytes = read(&blob_path(&built.manifest_digest))?;
     let manifest: ImageManifest = serde_json::from_slice(&manifest_bytes)
         .map_err(|err| PushError::Manifest(built.manifest_digest.to_string(), err.to_string()))?;
+    let mount_from = mount_source(repository, built.shared.as_ref());
     for blob in std::iter::once(&manifest.config).chain(&manifest.layers) {
+        if let Some((from, _)) = mount_from
+            .as_ref()
+            .filter(|(_, digests)| digests.contains(&blob.digest))
+        {
+            if client.mount_blob(repository, &blob.digest, from)? {
+                progress(&format!(
+                    "{}: mounted {} from {}",
+                    repository.name(),
+                    blob.digest,
+                    from.name()
+                ));
+                continue;
+            }
+        }
         let path = blob_path(&blob.digest);
         let file = File::open(&path).map_err(|source| PushError::Blob {
             path: path.display().to_string(),
@@ -81,94 +96,21 @@ pub fn push_image(
     Ok(Descriptor::of(&built.manifest_media_type, &manifest_bytes))
 }
 
+/// The parent's repository to mount shared layers from, when it is on `target`'s registry
+/// (a registry mounts only what it holds itself).
+fn mount_source<'a>(
+    target: &Repository,
+    shared: Option<&'a SharedLayers>,
+) -> Option<(Repository, &'a [oci::Digest])> {
+    let shared = shared?;
+    let from = Repository::parse(&shared.repository).ok()?;
+    (from.registry() == target.registry() && &from != target)
+        .then_some((from, shared.digests.as_slice()))
+}
+
 fn read(path: &std::path::Path) -> Result<Vec<u8>, PushError> {
     std::fs::read(path).map_err(|source| PushError::Blob {
         path: path.display().to_string(),
         source,
     })
-}
-
-/// One architecture's image for a tag: where its agent pushed it.
-#[derive(Debug, Clone)]
-pub struct ArchSource {
-    /// The architecture.
-    pub arch: Architecture,
-    /// `<arch>/<repo>` on the registry.
-    pub repository: Repository,
-    /// The tag its agent pushed (the entry's first tag, unique to the entry).
-    pub tag: String,
-}
-
-/// A tag published under `library/`.
-#[derive(Debug, Clone)]
-pub struct PublishedTag {
-    /// The index's digest.
-    pub digest: oci::Digest,
-    /// The index and what happened to each architecture.
-    pub assembled: Assembled,
-}
-
-/// Publishes `library/<repo>:<tag>` as an index over the architectures `declared`, from the
-/// images under `sources` and the index published now.
-pub fn publish_tag(
-    client: &Client,
-    target: &Repository,
-    tag: &str,
-    declared: &[Architecture],
-    sources: &[ArchSource],
-    progress: &mut dyn FnMut(&str),
-) -> Result<PublishedTag, PushError> {
-    let mut built = Vec::new();
-    for source in sources {
-        let Some(info) = client.manifest_exists(&source.repository, &source.tag)? else {
-            progress(&format!(
-                "{}:{}: not built yet",
-                source.repository.name(),
-                source.tag
-            ));
-            continue;
-        };
-        let fetched = client.manifest(&source.repository, &info.digest.to_string())?;
-        let manifest: ImageManifest = serde_json::from_slice(&fetched.bytes).map_err(|err| {
-            PushError::Manifest(source.repository.name().to_owned(), err.to_string())
-        })?;
-        for blob in std::iter::once(&manifest.config).chain(&manifest.layers) {
-            if !client.mount_blob(target, &blob.digest, &source.repository)? {
-                let bytes = client.blob(&source.repository, &blob.digest)?;
-                client.push_blob_bytes(target, &blob.media_type, &bytes)?;
-            }
-        }
-        let digest = fetched.digest.to_string();
-        client.put_manifest(target, &digest, &fetched.media_type, &fetched.bytes)?;
-        built.push(ArchImage {
-            arch: source.arch,
-            manifest: Descriptor::of(&fetched.media_type, &fetched.bytes),
-        });
-    }
-    let current = current_index(client, target, tag)?;
-    let assembled = assemble_index(declared, &built, current.as_ref());
-    let bytes = serde_json::to_vec(&assembled.index).expect("an index serialises");
-    let digest = client.put_manifest(target, tag, MediaType::OCI_INDEX, &bytes)?;
-    progress(&format!("{}:{tag} -> {digest}", target.name()));
-    Ok(PublishedTag { digest, assembled })
-}
-
-/// The index published at `tag` now, if there is one.
-fn current_index(
-    client: &Client,
-    target: &Repository,
-    tag: &str,
-) -> Result<Option<ImageIndex>, PushError> {
-    match client.manifest(target, tag) {
-        Ok(fetched) => match fetched.parse() {
-            Ok(Manifest::Index(index)) => Ok(Some(*index)),
-            Ok(_) => Ok(None),
-            Err(err) => Err(PushError::Manifest(
-                format!("{}:{tag}", target.name()),
-                err.to_string(),
-            )),
-        },
-        Err(err) if err.is_not_found() => Ok(None),
-        Err(err) => Err(err.into()),
-    }
 }

@@ -124,12 +124,21 @@ impl Descriptor {
 /// The bytes of the empty descriptor's blob.
 pub const EMPTY_JSON: &[u8] = b"{}";
 
-/// The platform an image runs on, as an index entry (or an image config) states it.
+/// The annotation that gives an OCI layout's index entry its tag.
+pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
+
+/// The platform an image runs on, as an index entry (or an image config, whose top-level
+/// fields have the same names) states it.
+///
+/// `architecture` and `os` are required by the spec but read as empty when missing, as
+/// Docker's and distribution's decoders read them, so a registry accepts what they accept.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Platform {
     /// The CPU architecture (GOARCH values: `amd64`, `arm64`, `arm`, …).
+    #[serde(default)]
     pub architecture: String,
     /// The operating system (GOOS values: `linux`, `windows`).
+    #[serde(default)]
     pub os: String,
     /// The CPU variant (`v7`, `v8`), where the architecture has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -286,11 +295,35 @@ impl Manifest {
         }
     }
 
+    /// The `schemaVersion` the document states (2 for every kind this module reads).
+    pub fn schema_version(&self) -> u32 {
+        match self {
+            Self::Image(image) => image.schema_version,
+            Self::Index(index) => index.schema_version,
+        }
+    }
+
+    /// The `mediaType` the document itself states, if any.
+    pub fn media_type(&self) -> Option<&str> {
+        match self {
+            Self::Image(image) => image.media_type.as_deref(),
+            Self::Index(index) => index.media_type.as_deref(),
+        }
+    }
+
     /// The manifest's subject, if it refers to another manifest.
     pub fn subject(&self) -> Option<&Descriptor> {
         match self {
             Self::Image(image) => image.subject.as_ref(),
             Self::Index(index) => index.subject.as_ref(),
+        }
+    }
+
+    /// The manifest's annotations.
+    pub fn annotations(&self) -> &BTreeMap<String, String> {
+        match self {
+            Self::Image(image) => &image.annotations,
+            Self::Index(index) => &index.annotations,
         }
     }
 }

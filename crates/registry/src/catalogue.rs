@@ -2,13 +2,10 @@
 //! numbered pages, times, and the platform images a tag stands for. Pure functions over
 //! stored data; the services in `service::search` and `service::hub` do the I/O.
 
-use std::collections::BTreeMap;
-
+use oci::manifest::{ImageIndex, Platform};
 use oci::{Digest, ErrorCode, OFFICIAL_NAMESPACE};
-use serde::{Deserialize, Serialize};
 
 use crate::error::{RegistryError, Result};
-use crate::manifest::{DOCKER_MANIFEST_LIST, OCI_INDEX};
 use crate::service::Query;
 
 /// The name search results give a repository: official images without `library/`, as Hub
@@ -96,47 +93,19 @@ pub(crate) fn rfc3339(ms: i64) -> String {
     format!("{year:04}-{month:02}-{day:02}T{hours:02}:{minutes:02}:{seconds:02}.{millis:03}000Z")
 }
 
-/// An OCI platform as image configs and index descriptors write it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct PlatformFields {
-    #[serde(default)]
-    pub(crate) os: String,
-    #[serde(default)]
-    pub(crate) architecture: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) variant: Option<String>,
-}
-
 /// One entry of an index, as far as tag listings need it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct IndexEntry {
     pub(crate) digest: Digest,
     /// The descriptor's platform; `None` when it gives none, so the image config must.
-    pub(crate) platform: Option<PlatformFields>,
-}
-
-/// Whether a manifest is an index (or Docker manifest list).
-pub(crate) fn is_index(media_type: &str) -> bool {
-    media_type == OCI_INDEX || media_type == DOCKER_MANIFEST_LIST
+    pub(crate) platform: Option<Platform>,
 }
 
 /// The platform images an index lists. Entries that are not runnable images are left out, as
 /// Hub leaves them out: BuildKit's attestation manifests (`vnd.docker.reference.type`) and
 /// anything whose platform is `unknown/unknown`.
 pub(crate) fn index_entries(payload: &[u8]) -> Vec<IndexEntry> {
-    #[derive(Deserialize)]
-    struct Index {
-        #[serde(default)]
-        manifests: Vec<Entry>,
-    }
-    #[derive(Deserialize)]
-    struct Entry {
-        digest: Digest,
-        platform: Option<PlatformFields>,
-        #[serde(default)]
-        annotations: BTreeMap<String, String>,
-    }
-    let Ok(index) = serde_json::from_slice::<Index>(payload) else {
+    let Ok(index) = serde_json::from_slice::<ImageIndex>(payload) else {
         return Vec::new();
     };
     index
@@ -156,8 +125,9 @@ pub(crate) fn index_entries(payload: &[u8]) -> Vec<IndexEntry> {
         .collect()
 }
 
-/// The platform an image config declares; empty fields when it is no image config.
-pub(crate) fn config_platform(config: &[u8]) -> PlatformFields {
+/// The platform an image config declares (its top-level fields are named as a platform's);
+/// empty fields when it is no image config.
+pub(crate) fn config_platform(config: &[u8]) -> Platform {
     serde_json::from_slice(config).unwrap_or_default()
 }
 
@@ -220,10 +190,11 @@ mod tests {
         assert_eq!(entries.len(), 2);
         assert_eq!(
             entries[0].platform,
-            Some(PlatformFields {
+            Some(Platform {
                 os: "linux".into(),
                 architecture: "arm".into(),
                 variant: Some("v7".into()),
+                ..Platform::default()
             })
         );
         assert_eq!(
@@ -232,6 +203,6 @@ mod tests {
         );
         let config = br#"{"architecture":"amd64","os":"linux","rootfs":{}}"#;
         assert_eq!(config_platform(config).architecture, "amd64");
-        assert_eq!(config_platform(b"not json"), PlatformFields::default());
+        assert_eq!(config_platform(b"not json"), Platform::default());
     }
 }

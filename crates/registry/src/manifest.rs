@@ -3,43 +3,11 @@
 
 use std::collections::BTreeMap;
 
+use oci::manifest::{Manifest, ManifestError, MediaType};
 use oci::{Digest, ErrorCode};
-use serde::Deserialize;
 use store::{ManifestRecord, NewManifest};
 
 use crate::error::RegistryError;
-
-/// OCI image manifest.
-pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-/// OCI image index.
-pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-/// Docker image manifest, schema 2.
-pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
-/// Docker manifest list.
-pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
-
-/// The fields of a manifest or index that the registry reads; everything else passes through
-/// in the stored bytes.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RawManifest {
-    schema_version: Option<i64>,
-    media_type: Option<String>,
-    artifact_type: Option<String>,
-    config: Option<Descriptor>,
-    layers: Option<Vec<Descriptor>>,
-    manifests: Option<Vec<Descriptor>>,
-    subject: Option<Descriptor>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Descriptor {
-    #[serde(default)]
-    media_type: String,
-    digest: Digest,
-    size: u64,
-}
 
 /// A manifest checked for the registry's purposes.
 #[derive(Debug)]
@@ -62,6 +30,13 @@ fn invalid(detail: impl Into<String>) -> RegistryError {
     RegistryError::new(ErrorCode::ManifestInvalid, detail)
 }
 
+fn unsupported(media_type: &str) -> RegistryError {
+    invalid(format!(
+        "media type {media_type} is not supported: push an OCI image manifest or index, \
+         or a Docker schema 2 manifest or manifest list"
+    ))
+}
+
 /// Checks `payload` (pushed with `content_type`) and extracts what it references.
 ///
 /// The media type is the `Content-Type` unless that is a generic type some clients send for
@@ -72,15 +47,20 @@ pub fn parse(
     digest: Digest,
     content_type: Option<&str>,
 ) -> Result<ParsedManifest, RegistryError> {
-    let raw: RawManifest = serde_json::from_slice(&payload)
-        .map_err(|e| invalid(format!("the manifest is not valid JSON of a manifest: {e}")))?;
-    if raw.schema_version != Some(2) {
-        return Err(invalid("schemaVersion must be 2"));
-    }
     let header = content_type
         .map(|value| value.split(';').next().unwrap_or_default().trim())
         .filter(|value| !value.is_empty() && !GENERIC_TYPES.contains(value));
-    let media_type = match (header, raw.media_type.as_deref()) {
+    if let Some(other) = header.filter(|t| !MediaType::MANIFEST_TYPES.contains(t)) {
+        return Err(unsupported(other));
+    }
+    let manifest = Manifest::parse(header, &payload).map_err(|error| match error {
+        ManifestError::UnknownType(other) => unsupported(&other),
+        ManifestError::Json { .. } => invalid(error.to_string()),
+    })?;
+    if manifest.schema_version() != 2 {
+        return Err(invalid("schemaVersion must be 2"));
+    }
+    let media_type = match (header, manifest.media_type()) {
         (Some(header), Some(declared)) if header != declared => {
             return Err(invalid(format!(
                 "Content-Type {header} differs from the manifest's mediaType {declared}"
@@ -93,12 +73,12 @@ pub fn parse(
             ))
         }
     };
-    let subject = raw.subject.as_ref().map(|s| s.digest.clone());
+    let subject = manifest.subject().map(|s| s.digest.clone());
     let mut new = NewManifest {
         record: ManifestRecord {
             digest,
             media_type: media_type.clone(),
-            artifact_type: raw.artifact_type.clone(),
+            artifact_type: None,
             total_size: payload.len() as u64,
             payload,
             config_digest: None,
@@ -108,32 +88,26 @@ pub fn parse(
         children: Vec::new(),
     };
     let record = &mut new.record;
-    match media_type.as_str() {
-        OCI_MANIFEST | DOCKER_MANIFEST => {
-            let config = raw
-                .config
-                .ok_or_else(|| invalid("an image manifest needs a config descriptor"))?;
-            let layers = raw.layers.unwrap_or_default();
-            record.total_size += config.size + layers.iter().map(|l| l.size).sum::<u64>();
+    // Sizes are the pusher's claims: a hostile sum saturates rather than overflows.
+    match manifest {
+        Manifest::Image(image) => {
+            let sizes = image
+                .layers
+                .iter()
+                .map(|l| l.size)
+                .chain([image.config.size]);
+            record.total_size = sizes.fold(record.total_size, u64::saturating_add);
             // Referrers are filtered by the config's type when no artifactType is given.
-            if record.artifact_type.is_none() {
-                record.artifact_type = Some(config.media_type).filter(|t| !t.is_empty());
-            }
-            record.config_digest = Some(config.digest);
-            new.layers = layers.into_iter().map(|l| l.digest).collect();
+            let config_type = Some(image.config.media_type).filter(|t| !t.is_empty());
+            record.artifact_type = image.artifact_type.or(config_type);
+            record.config_digest = Some(image.config.digest);
+            new.layers = image.layers.into_iter().map(|l| l.digest).collect();
         }
-        OCI_INDEX | DOCKER_MANIFEST_LIST => {
-            let children = raw
-                .manifests
-                .ok_or_else(|| invalid("an index needs a manifests list"))?;
-            record.total_size += children.iter().map(|c| c.size).sum::<u64>();
-            new.children = children.into_iter().map(|c| c.digest).collect();
-        }
-        other => {
-            return Err(invalid(format!(
-                "media type {other} is not supported: push an OCI image manifest or index, \
-                 or a Docker schema 2 manifest or manifest list"
-            )))
+        Manifest::Index(index) => {
+            let sizes = index.manifests.iter().map(|c| c.size);
+            record.total_size = sizes.fold(record.total_size, u64::saturating_add);
+            record.artifact_type = index.artifact_type;
+            new.children = index.manifests.into_iter().map(|c| c.digest).collect();
         }
     }
     Ok(ParsedManifest {
@@ -147,15 +121,9 @@ pub fn parse(
 const GENERIC_TYPES: [&str; 3] = ["application/json", "application/octet-stream", "text/plain"];
 
 /// The annotations of a stored manifest, for its referrers descriptor.
-pub fn annotations(payload: &[u8]) -> Option<BTreeMap<String, String>> {
-    #[derive(Deserialize)]
-    struct Annotated {
-        annotations: Option<BTreeMap<String, String>>,
-    }
-    serde_json::from_slice::<Annotated>(payload)
-        .ok()?
-        .annotations
-        .filter(|a| !a.is_empty())
+pub fn annotations(media_type: &str, payload: &[u8]) -> Option<BTreeMap<String, String>> {
+    let manifest = Manifest::parse(Some(media_type), payload).ok()?;
+    Some(manifest.annotations().clone()).filter(|a| !a.is_empty())
 }
 
 /// Whether a client sending `accept` takes a manifest stored as `media_type`.
@@ -177,6 +145,10 @@ pub fn accepts(accept: &[&str], media_type: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const OCI_MANIFEST: &str = MediaType::OCI_MANIFEST;
+    const OCI_INDEX: &str = MediaType::OCI_INDEX;
+    const DOCKER_MANIFEST: &str = MediaType::DOCKER_MANIFEST;
 
     fn digest() -> Digest {
         Digest::of(oci::DigestAlgorithm::Sha256, b"x")
@@ -224,10 +196,68 @@ mod tests {
                 r#"{"schemaVersion":2,"config":{"digest":"sha256:12","size":1}}"#,
                 Some(OCI_MANIFEST),
             ),
+            (r#"{"schemaVersion":1,"manifests":[]}"#, Some(OCI_INDEX)),
+            (
+                &format!(
+                    r#"{{"schemaVersion":2,"mediaType":"{DOCKER_MANIFEST}",{}}}"#,
+                    config()
+                ),
+                Some(OCI_MANIFEST),
+            ),
+            (
+                &format!(r#"{{"schemaVersion":2,{}}}"#, config()),
+                Some("application/vnd.example+json"),
+            ),
+            (&format!(r#"{{"schemaVersion":2,{}}}"#, config()), None),
         ];
         for (payload, content_type) in cases {
             let error = parse(payload.as_bytes().to_vec(), digest(), *content_type).unwrap_err();
             assert_eq!(error.code(), ErrorCode::ManifestInvalid, "{payload}");
+        }
+    }
+
+    fn config() -> String {
+        format!(
+            r#""config":{{"mediaType":"{}","digest":"{}","size":2}}"#,
+            oci::manifest::MediaType::OCI_EMPTY,
+            blob(1)
+        )
+    }
+
+    #[test]
+    fn the_type_comes_from_the_header_or_the_document() {
+        let bare = format!(r#"{{"schemaVersion":2,{}}}"#, config());
+        let docker = format!(
+            r#"{{"schemaVersion":2,"mediaType":"{DOCKER_MANIFEST}",{}}}"#,
+            config()
+        );
+        let index = r#"{"schemaVersion":2,"manifests":[],"artifactType":"application/x-list"}"#;
+        let cases = [
+            (
+                &bare,
+                Some(OCI_MANIFEST),
+                OCI_MANIFEST,
+                Some(MediaType::OCI_EMPTY),
+            ),
+            (
+                &docker,
+                Some("application/json"),
+                DOCKER_MANIFEST,
+                Some(MediaType::OCI_EMPTY),
+            ),
+            (&docker, None, DOCKER_MANIFEST, Some(MediaType::OCI_EMPTY)),
+            (
+                &index.to_owned(),
+                Some(OCI_INDEX),
+                OCI_INDEX,
+                Some("application/x-list"),
+            ),
+        ];
+        for (payload, content_type, media_type, artifact_type) in cases {
+            let parsed = parse(payload.clone().into_bytes(), digest(), content_type).unwrap();
+            assert_eq!(parsed.media_type, media_type, "{payload}");
+            let record = &parsed.record().record;
+            assert_eq!(record.artifact_type.as_deref(), artifact_type, "{payload}");
         }
     }
 

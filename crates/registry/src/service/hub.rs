@@ -4,6 +4,7 @@
 
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse as _, Response};
+use oci::manifest::{MediaType, Platform};
 use oci::{Digest, ErrorCode};
 use serde::Serialize;
 use serde_json::json;
@@ -12,10 +13,7 @@ use tokio::io::AsyncReadExt as _;
 
 use super::{absolute_url, json_response, Query};
 use crate::auth::Caller;
-use crate::catalogue::{
-    config_platform, index_entries, is_index, namespace_and_name, rfc3339, NumberedPage,
-    PlatformFields,
-};
+use crate::catalogue::{config_platform, index_entries, namespace_and_name, rfc3339, NumberedPage};
 use crate::error::{RegistryError, Result};
 use crate::name::RepositoryName;
 use crate::Registry;
@@ -24,7 +22,7 @@ use crate::Registry;
 #[derive(Debug, Serialize)]
 struct Image {
     #[serde(flatten)]
-    platform: PlatformFields,
+    platform: Platform,
     digest: Digest,
     /// The manifest, its config and its layers, in bytes: what a pull of it transfers.
     size: u64,
@@ -175,7 +173,7 @@ impl<B: BlobStore, M: MetaStore> Registry<B, M> {
     /// its descriptor gives (else its config's), or an image manifest alone.
     async fn images(&self, repository: &str, manifest: &StoredManifest) -> Result<Vec<Image>> {
         let record = &manifest.record;
-        if !is_index(&record.media_type) {
+        if !MediaType::is_index(&record.media_type) {
             let platform = self.config_platform(manifest).await?;
             return Ok(vec![Image {
                 platform,
@@ -205,18 +203,18 @@ impl<B: BlobStore, M: MetaStore> Registry<B, M> {
     /// The platform an image manifest's config declares, read from blob storage; empty when
     /// it has no config, the config is gone from storage, or it is larger than a manifest may
     /// be, so one odd image never hides a repository's other tags.
-    async fn config_platform(&self, manifest: &StoredManifest) -> Result<PlatformFields> {
+    async fn config_platform(&self, manifest: &StoredManifest) -> Result<Platform> {
         let Some(config) = &manifest.record.config_digest else {
-            return Ok(PlatformFields::default());
+            return Ok(Platform::default());
         };
         let content = match self.blobs.get(config, None).await {
             Ok(content) => content,
-            Err(BlobError::NotFound(_)) => return Ok(PlatformFields::default()),
+            Err(BlobError::NotFound(_)) => return Ok(Platform::default()),
             Err(error) => return Err(error.into()),
         };
         let limit = self.config.max_manifest_bytes as u64;
         if content.size > limit {
-            return Ok(PlatformFields::default());
+            return Ok(Platform::default());
         }
         let mut bytes = Vec::with_capacity(usize::try_from(content.size).unwrap_or(0));
         content

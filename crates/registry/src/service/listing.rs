@@ -2,13 +2,14 @@
 
 use axum::http::{header, HeaderName};
 use axum::response::Response;
+use oci::manifest::MediaType;
 use oci::{Digest, ErrorCode};
 use serde_json::json;
 use store::{BlobStore, MetaStore, Page};
 
 use super::{json_response, Query};
 use crate::error::{RegistryError, Result};
-use crate::manifest::{self, OCI_INDEX};
+use crate::manifest;
 use crate::name::RepositoryName;
 use crate::Registry;
 
@@ -69,7 +70,9 @@ impl<B: BlobStore, M: MetaStore> Registry<B, M> {
                 if let Some(artifact_type) = &m.record.artifact_type {
                     descriptor["artifactType"] = json!(artifact_type);
                 }
-                if let Some(annotations) = manifest::annotations(&m.record.payload) {
+                if let Some(annotations) =
+                    manifest::annotations(&m.record.media_type, &m.record.payload)
+                {
                     descriptor["annotations"] = json!(annotations);
                 }
                 descriptor
@@ -77,14 +80,14 @@ impl<B: BlobStore, M: MetaStore> Registry<B, M> {
             .collect();
         let index = json!({
             "schemaVersion": 2,
-            "mediaType": OCI_INDEX,
+            "mediaType": MediaType::OCI_INDEX,
             "manifests": descriptors,
         });
         let filters: Vec<_> = artifact_type
             .map(|_| (OCI_FILTERS_APPLIED, "artifactType"))
             .into_iter()
             .collect();
-        let response = json_response(OCI_INDEX, &index, &filters)?;
+        let response = json_response(MediaType::OCI_INDEX, &index, &filters)?;
         self.record_json(&response);
         Ok(response)
     }

@@ -12,6 +12,7 @@ use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use oci::manifest::ImageConfig;
 use oci::{Digest, Hasher};
 
 use super::layer::{analyze_layer, analyze_layer_checked};
@@ -329,10 +330,7 @@ impl<R: Read> Read for Verifying<R> {
 
 /// Reads a small JSON document (manifest, index, config), refusing one over 4 MiB: real ones
 /// are a few KiB, and a hostile one must not exhaust memory.
-fn read_json<T: serde::de::DeserializeOwned>(
-    reader: impl Read,
-    what: &str,
-) -> Result<(T, Vec<u8>), SourceError> {
+fn read_small(reader: impl Read, what: &str) -> Result<Vec<u8>, SourceError> {
     const MAX_JSON: u64 = 4 << 20;
     let mut bytes = Vec::new();
     reader
@@ -348,11 +346,22 @@ fn read_json<T: serde::de::DeserializeOwned>(
             message: format!("larger than {MAX_JSON} bytes"),
         });
     }
-    let value = serde_json::from_slice(&bytes).map_err(|e| SourceError::Json {
+    Ok(bytes)
+}
+
+/// Reads and parses a small JSON document.
+fn read_json<T: serde::de::DeserializeOwned>(
+    reader: impl Read,
+    what: &str,
+) -> Result<T, SourceError> {
+    parse_json(&read_small(reader, what)?, what)
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, SourceError> {
+    serde_json::from_slice(bytes).map_err(|e| SourceError::Json {
         what: what.to_owned(),
         message: e.to_string(),
-    })?;
-    Ok((value, bytes))
+    })
 }
 
 fn open(path: &Path) -> Result<File, SourceError> {
@@ -365,10 +374,8 @@ fn open(path: &Path) -> Result<File, SourceError> {
 /// The `created_by` of each non-empty layer, from an image config's history.
 fn created_by(config: &ImageConfig) -> Vec<Option<String>> {
     config
-        .history
-        .iter()
-        .filter(|h| !h.empty_layer)
-        .map(|h| h.created_by.clone())
+        .layer_history()
+        .map(|(_, step)| step.created_by.clone())
         .collect()
 }
 
@@ -392,30 +399,6 @@ fn platform_selected(options: &ScanOptions, platform: Option<&str>) -> bool {
         }
         (Some(_), None) => false,
     }
-}
-
-/// The parts of an image config a scan uses.
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(default)]
-struct ImageConfig {
-    architecture: String,
-    os: String,
-    variant: Option<String>,
-    history: Vec<History>,
-    rootfs: RootFs,
-}
-
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(default)]
-struct History {
-    created_by: Option<String>,
-    empty_layer: bool,
-}
-
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(default)]
-struct RootFs {
-    diff_ids: Vec<String>,
 }
 
 fn seek_to(path: &Path, offset: u64, size: u64) -> io::Result<Box<dyn Read>> {

@@ -6,12 +6,13 @@ use std::collections::HashMap;
 use std::io::BufReader;
 use std::path::Path;
 
+use oci::manifest::ImageConfig;
 use oci::Digest;
 use serde::Deserialize;
 
 use super::{
-    created_by, inventory_of, open, platform_of, platform_selected, read_json, seek_to, Check,
-    ImageConfig, ImageInventory, LayerJob, ScanOptions, SourceError,
+    created_by, inventory_of, open, parse_json, platform_of, platform_selected, read_json,
+    read_small, seek_to, Check, ImageInventory, LayerJob, ScanOptions, SourceError,
 };
 use crate::cache::LayerCache;
 use crate::image::layer::{normalize, resolve_link};
@@ -90,11 +91,11 @@ pub(super) fn scan(
             source,
         })
     };
-    let (entries, _): (Vec<Entry>, _) = read_json(read_member("manifest.json")?, "manifest.json")?;
+    let entries: Vec<Entry> = read_json(read_member("manifest.json")?, "manifest.json")?;
     let mut out = Vec::new();
     for entry in entries {
-        let (config, config_bytes): (ImageConfig, _) =
-            read_json(read_member(&entry.config)?, &entry.config)?;
+        let config_bytes = read_small(read_member(&entry.config)?, &entry.config)?;
+        let config: ImageConfig = parse_json(&config_bytes, &entry.config)?;
         let platform = platform_of(&config.os, &config.architecture, config.variant.as_deref());
         if !platform_selected(options, platform.as_deref()) {
             continue;
@@ -113,10 +114,6 @@ pub(super) fn scan(
         let history = created_by(&config);
         let mut jobs = Vec::new();
         for (i, (layer, diff_id)) in entry.layers.iter().zip(&config.rootfs.diff_ids).enumerate() {
-            let diff_id = Digest::parse(diff_id).map_err(|e| SourceError::Json {
-                what: entry.config.clone(),
-                message: e.to_string(),
-            })?;
             let (offset, size) = member(layer)?;
             let archive = path.to_owned();
             jobs.push(LayerJob {
@@ -125,7 +122,7 @@ pub(super) fn scan(
                     created_by: history.get(i).cloned().flatten(),
                 },
                 open: Box::new(move || seek_to(&archive, offset, size)),
-                check: Check::DiffId(diff_id),
+                check: Check::DiffId(diff_id.clone()),
             });
         }
         let inventory = inventory_of(jobs, options, cache)?;

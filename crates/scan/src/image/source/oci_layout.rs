@@ -1,50 +1,21 @@
 //! OCI image layouts: `index.json` → (nested indexes →) manifests → config and layers, each
 //! blob under `blobs/<algorithm>/<hex>` checked against its digest and size.
 
-use std::collections::HashMap;
 use std::path::Path;
 
+use oci::manifest::{Descriptor, ImageConfig, ImageIndex, Manifest, MediaType, REF_NAME};
 use oci::Digest;
-use serde::Deserialize;
 
 use super::{
-    created_by, inventory_of, open, platform_of, platform_selected, read_json, Check, ImageConfig,
-    ImageInventory, LayerJob, ScanOptions, SourceError,
+    created_by, inventory_of, open, parse_json, platform_of, platform_selected, read_json,
+    read_small, Check, ImageInventory, LayerJob, ScanOptions, SourceError,
 };
 use crate::cache::LayerCache;
 use crate::inventory::LayerRef;
 
-const REF_NAME: &str = "org.opencontainers.image.ref.name";
 /// Real images nest an index at most once (a layout's index naming a multi-platform index);
 /// a deeper nesting is refused rather than followed into a loop.
 const MAX_DEPTH: usize = 4;
-
-#[derive(Debug, Clone, Deserialize)]
-struct Descriptor {
-    digest: String,
-    size: u64,
-    #[serde(default)]
-    platform: Option<Platform>,
-    #[serde(default)]
-    annotations: HashMap<String, String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct Platform {
-    architecture: String,
-    os: String,
-    #[serde(default)]
-    variant: Option<String>,
-}
-
-/// An index or a manifest: which one is told by what it holds.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct Document {
-    manifests: Vec<Descriptor>,
-    config: Option<Descriptor>,
-    layers: Vec<Descriptor>,
-}
 
 struct Layout<'a> {
     root: &'a Path,
@@ -58,7 +29,7 @@ pub(super) fn scan(
     options: &ScanOptions,
     cache: &dyn LayerCache,
 ) -> Result<Vec<ImageInventory>, SourceError> {
-    let (index, _): (Document, _) = read_json(open(&root.join("index.json"))?, "index.json")?;
+    let index: ImageIndex = read_json(open(&root.join("index.json"))?, "index.json")?;
     let layout = Layout {
         root,
         options,
@@ -89,41 +60,35 @@ impl Layout<'_> {
         if depth > MAX_DEPTH {
             return Err(self.invalid(&descriptor.digest, "indexes nest too deeply"));
         }
-        let document: Document = self.blob_json(descriptor)?;
-        for child in &document.manifests {
-            // BuildKit stores provenance as a manifest for platform unknown/unknown.
-            let attestation = child
-                .annotations
-                .get("vnd.docker.reference.type")
-                .is_some_and(|t| t == "attestation-manifest");
-            let platform = child
-                .platform
-                .as_ref()
-                .and_then(|p| platform_of(&p.os, &p.architecture, p.variant.as_deref()));
-            if attestation || child.platform.as_ref().is_some_and(|p| p.os == "unknown") {
-                continue;
-            }
-            if platform.is_some() && !platform_selected(self.options, platform.as_deref()) {
-                continue;
-            }
-            self.visit(child, tags.clone(), depth + 1, out)?;
-        }
-        let Some(config_descriptor) = &document.config else {
+        // An index may also list content that is no manifest (an artifact's blob).
+        let media_type = descriptor.media_type.as_str();
+        if !media_type.is_empty() && !MediaType::MANIFEST_TYPES.contains(&media_type) {
             return Ok(());
+        }
+        let manifest = Manifest::parse(Some(media_type), &self.blob(descriptor)?)
+            .map_err(|e| self.invalid(&descriptor.digest, &e.to_string()))?;
+        let image = match manifest {
+            Manifest::Index(index) => {
+                for child in index.manifests.iter().filter(|c| self.wanted(c)) {
+                    self.visit(child, tags.clone(), depth + 1, out)?;
+                }
+                return Ok(());
+            }
+            Manifest::Image(image) => image,
         };
-        let config: ImageConfig = self.blob_json(config_descriptor)?;
+        let config: ImageConfig =
+            parse_json(&self.blob(&image.config)?, image.config.digest.as_str())?;
         let platform = platform_of(&config.os, &config.architecture, config.variant.as_deref());
         if !platform_selected(self.options, platform.as_deref()) {
             return Ok(());
         }
         let history = created_by(&config);
         let mut jobs = Vec::new();
-        for (i, layer) in document.layers.iter().enumerate() {
-            let digest = self.digest(&layer.digest)?;
-            let path = self.blob_path(&digest);
+        for (i, layer) in image.layers.iter().enumerate() {
+            let path = self.blob_path(&layer.digest);
             jobs.push(LayerJob {
                 layer: LayerRef {
-                    digest: Some(digest.to_string()),
+                    digest: Some(layer.digest.to_string()),
                     created_by: history.get(i).cloned().flatten(),
                 },
                 open: Box::new(move || {
@@ -132,21 +97,33 @@ impl Layout<'_> {
                         std::fs::File::open(&path)?,
                     )))
                 }),
-                check: Check::Blob(digest, layer.size),
+                check: Check::Blob(layer.digest.clone(), layer.size),
             });
         }
         let inventory = inventory_of(jobs, self.options, self.cache)?;
         out.push(ImageInventory {
             platform,
-            image: Some(descriptor.digest.clone()),
+            image: Some(descriptor.digest.to_string()),
             tags,
             inventory,
         });
         Ok(())
     }
 
-    fn digest(&self, text: &str) -> Result<Digest, SourceError> {
-        Digest::parse(text).map_err(|e| self.invalid(text, &e.to_string()))
+    /// Whether an index entry is an image to scan: not BuildKit's provenance (a manifest for
+    /// platform unknown/unknown), and of the platform asked for when it names one.
+    fn wanted(&self, child: &Descriptor) -> bool {
+        let attestation = child
+            .annotations
+            .get("vnd.docker.reference.type")
+            .is_some_and(|t| t == "attestation-manifest");
+        let Some(p) = &child.platform else {
+            return !attestation;
+        };
+        let platform = platform_of(&p.os, &p.architecture, p.variant.as_deref());
+        !attestation
+            && p.os != "unknown"
+            && (platform.is_none() || platform_selected(self.options, platform.as_deref()))
     }
 
     fn blob_path(&self, digest: &Digest) -> std::path::PathBuf {
@@ -156,26 +133,23 @@ impl Layout<'_> {
             .join(digest.hex())
     }
 
-    /// Reads and checks a JSON blob.
-    fn blob_json<T: serde::de::DeserializeOwned>(
-        &self,
-        descriptor: &Descriptor,
-    ) -> Result<T, SourceError> {
-        let digest = self.digest(&descriptor.digest)?;
-        let (value, bytes) = read_json(open(&self.blob_path(&digest))?, &descriptor.digest)?;
+    /// Reads a small blob (a manifest, an index or a config) and checks it.
+    fn blob(&self, descriptor: &Descriptor) -> Result<Vec<u8>, SourceError> {
+        let digest = &descriptor.digest;
+        let bytes = read_small(open(&self.blob_path(digest))?, digest.as_str())?;
         let actual = Digest::of(digest.algorithm(), &bytes);
-        if actual != digest || bytes.len() as u64 != descriptor.size {
+        if actual != *digest || bytes.len() as u64 != descriptor.size {
             return Err(self.invalid(
-                &descriptor.digest,
+                digest,
                 &format!("the blob's digest is {actual} and its size {}", bytes.len()),
             ));
         }
-        Ok(value)
+        Ok(bytes)
     }
 
-    fn invalid(&self, what: &str, message: &str) -> SourceError {
+    fn invalid(&self, what: &Digest, message: &str) -> SourceError {
         SourceError::Json {
-            what: what.to_owned(),
+            what: what.to_string(),
             message: message.to_owned(),
         }
     }

@@ -41,6 +41,16 @@ impl fmt::Display for EngineKind {
     }
 }
 
+/// Where a pinned parent is pulled from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParentOrigin {
+    /// A library entry built earlier: its architecture's repository in the program's
+    /// registry (`<registry>/<arch>/<repo>`).
+    Library,
+    /// An image from outside the library: its own registry (`host[:port]/path`).
+    External,
+}
+
 /// One FROM of the Dockerfile, pinned to the exact image it must build on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PinnedParent {
@@ -49,6 +59,19 @@ pub struct PinnedParent {
     /// The manifest digest of that image for the build's architecture: the per-arch image
     /// built earlier (library parents) or resolved in its registry (external parents).
     pub digest: Digest,
+    /// Where it is pulled from.
+    pub origin: ParentOrigin,
+}
+
+/// The layers a built image shares with the parent it was built on: the very blobs that
+/// parent was published with, which a push mounts from the parent's repository rather than
+/// uploading them again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SharedLayers {
+    /// The parent's repository, `host[:port]/name`.
+    pub repository: String,
+    /// The shared blobs, base first.
+    pub digests: Vec<Digest>,
 }
 
 /// What an engine is asked to build: one library entry for one architecture.
@@ -94,6 +117,8 @@ pub struct BuiltImage {
     pub manifest_size: u64,
     /// The image config's digest (the "image ID").
     pub config_digest: Digest,
+    /// The layers it shares with its parent, if any (the layout holds their blobs too).
+    pub shared: Option<SharedLayers>,
 }
 
 /// Why a build failed.

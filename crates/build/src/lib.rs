@@ -17,6 +17,7 @@ pub mod engine;
 pub mod identity;
 pub mod logs;
 pub mod native;
+pub mod parents;
 pub mod plan;
 pub mod publish;
 pub mod push;

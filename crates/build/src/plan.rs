@@ -17,7 +17,7 @@ use library::{build_order, parents, Entry, Library, RelativeKind};
 use oci::{Architecture, Digest, ImageReference};
 use serde::Serialize;
 
-use crate::engine::{EngineKind, PinnedParent};
+use crate::engine::{EngineKind, ParentOrigin, PinnedParent};
 use crate::identity::{BuildIdentity, IdentityInputs, ParentInput, ParentPin};
 use crate::native::native_instructions;
 use crate::records::{BuildRecords, RecordsError};
@@ -282,11 +282,12 @@ pub fn pin_parents(
 ) -> Result<Vec<PinnedParent>, PlanError> {
     let mut pinned = Vec::with_capacity(build.parents.len());
     for parent in &build.parents {
-        let digest = match &parent.pin {
-            ParentPin::Digest(digest) => digest.clone(),
+        let (digest, origin) = match &parent.pin {
+            ParentPin::Digest(digest) => (digest.clone(), ParentOrigin::External),
             ParentPin::Build(identity) => records
                 .succeeded(identity)?
                 .and_then(|record| record.image().cloned())
+                .map(|digest| (digest, ParentOrigin::Library))
                 .ok_or_else(|| PlanError::ParentNotBuilt {
                     entry: build.entry.clone(),
                     arch: build.arch,
@@ -299,7 +300,11 @@ pub fn pin_parents(
                 image: parent.image.clone(),
                 source,
             })?;
-        pinned.push(PinnedParent { image, digest });
+        pinned.push(PinnedParent {
+            image,
+            digest,
+            origin,
+        });
     }
     Ok(pinned)
 }

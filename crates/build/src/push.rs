@@ -11,7 +11,7 @@ use std::io::BufReader;
 use client::{Client, ClientError, Repository};
 use oci::manifest::{Descriptor, ImageManifest};
 
-use crate::engine::BuiltImage;
+use crate::engine::{BuiltImage, SharedLayers};
 
 /// Why a push failed.
 #[derive(Debug, thiserror::Error)]
@@ -33,7 +33,10 @@ pub enum PushError {
 }
 
 /// Pushes `built` (an OCI layout) to `repository` under each of `tags`: blobs first, then
-/// the manifest, so no tag ever names content the registry lacks.
+/// the manifest, so no tag ever names content the registry lacks. The layers the image shares
+/// with its parent are mounted from the parent's repository when it is on the same registry
+/// (the registry links the blob it has rather than storing another copy), and uploaded from
+/// the layout only where the registry refuses the mount.
 pub fn push_image(
     client: &Client,
     repository: &Repository,
@@ -51,7 +54,22 @@ pub fn push_image(
     let manifest_bytes = read(&blob_path(&built.manifest_digest))?;
     let manifest: ImageManifest = serde_json::from_slice(&manifest_bytes)
         .map_err(|err| PushError::Manifest(built.manifest_digest.to_string(), err.to_string()))?;
+    let mount_from = mount_source(repository, built.shared.as_ref());
     for blob in std::iter::once(&manifest.config).chain(&manifest.layers) {
+        if let Some((from, _)) = mount_from
+            .as_ref()
+            .filter(|(_, digests)| digests.contains(&blob.digest))
+        {
+            if client.mount_blob(repository, &blob.digest, from)? {
+                progress(&format!(
+                    "{}: mounted {} from {}",
+                    repository.name(),
+                    blob.digest,
+                    from.name()
+                ));
+                continue;
+            }
+        }
         let path = blob_path(&blob.digest);
         let file = File::open(&path).map_err(|source| PushError::Blob {
             path: path.display().to_string(),
@@ -76,6 +94,18 @@ pub fn push_image(
         ));
     }
     Ok(Descriptor::of(&built.manifest_media_type, &manifest_bytes))
+}
+
+/// The parent's repository to mount shared layers from, when it is on `target`'s registry
+/// (a registry mounts only what it holds itself).
+fn mount_source<'a>(
+    target: &Repository,
+    shared: Option<&'a SharedLayers>,
+) -> Option<(Repository, &'a [oci::Digest])> {
+    let shared = shared?;
+    let from = Repository::parse(&shared.repository).ok()?;
+    (from.registry() == target.registry() && &from != target)
+        .then_some((from, shared.digests.as_slice()))
 }
 
 fn read(path: &std::path::Path) -> Result<Vec<u8>, PushError> {

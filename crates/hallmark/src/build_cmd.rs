@@ -9,6 +9,7 @@ use anyhow::Context as _;
 use build::clock::{unix_seconds, Clock, SystemClock};
 use build::engine::{Engine, EngineKind};
 use build::native::NativeEngine;
+use build::parents::RegistryParents;
 use build::plan::{plan, EngineChoice, Plan, PlanRequest, PlannedBuild, StaticParents};
 use build::records::{BuildRecord, FileRecords};
 use build::run::{run_build, RunPaths};
@@ -54,7 +55,8 @@ pub struct BuildArgs {
     /// (default: `<data>/builds/images`).
     #[arg(long)]
     output: Option<PathBuf>,
-    /// Pins an image from outside the library to a digest: IMAGE=sha256:… (repeatable).
+    /// Pins an image from outside the library to a digest: IMAGE=sha256:… (repeatable);
+    /// other external parents are resolved by tag in their own registries.
     #[arg(long = "parent", value_name = "IMAGE=DIGEST")]
     parents: Vec<String>,
     #[command(flatten)]
@@ -91,7 +93,8 @@ pub fn run(args: BuildArgs, format: Format) -> anyhow::Result<ExitCode> {
     }
     let cache = open_git_cache(args.cache.clone())?;
     let records = FileRecords::in_data_dir(&args.data);
-    let parents = static_parents(&args.parents)?;
+    // External parents: `--parent` pins first, else their tags resolved in their registries.
+    let parents = RegistryParents::new(args.push.client()?, static_parents(&args.parents)?);
     let specs = (!args.specs.is_empty()).then_some(args.specs.as_slice());
     let request = PlanRequest {
         specs,

@@ -1,6 +1,7 @@
 //! What `hallmark build` needs beyond the native builder: the Docker engine, pulling pinned
-//! parents from the program's registry, and pushing each built image to its architecture's
-//! namespace with the agent's own robot credentials.
+//! parents (library parents from the program's registry, external ones from theirs), and
+//! pushing each built image to its architecture's namespace with the agent's own robot
+//! credentials.
 
 use anyhow::Context as _;
 use attest::Timestamp;
@@ -51,9 +52,15 @@ impl PushArgs {
             host: self.registry.clone().unwrap_or_default(),
             auth,
         };
-        Ok(DockerEngine::new(daemon, parents)
+        Ok(DockerEngine::new(daemon, parents, self.client()?)
             .reproducible(self.reproducible)
             .no_cache(self.verify_reproducible))
+    }
+
+    /// A distribution client with the agent's credentials and the docker config: it resolves
+    /// external parents and reads every parent's layers.
+    pub fn client(&self) -> anyhow::Result<client::Client> {
+        self.access.client()
     }
 
     /// Pushes `image` to `<registry>/<arch>/<repo>` under the build's tags, when `--registry`

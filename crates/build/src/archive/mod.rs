@@ -1,6 +1,10 @@
 //! From an engine's docker-archive (`docker save`) to OCI blobs ready to push.
 //!
-//! The archive holds the config and each layer as an uncompressed tar. The layers are
+//! The archive holds the config and each layer as an uncompressed tar. The layers the image
+//! shares with its parent ([`Convert::parent_layers`]) are not compressed again: the manifest
+//! names them with the parent's own descriptors, so the child's base layers are the very blobs
+//! the parent was published with (a registry stores them once, a client pulls them once), and
+//! the caller puts the parent's blobs into the layout. The layers the build added are
 //! gzip-compressed here (flate2's zlib-rs backend at its default level 6, no name and no time
 //! in the gzip header, so the same tar always gives the same blob), written under the output
 //! folder's `blobs/sha256/` as an OCI image layout, and described by an OCI image manifest.
@@ -27,6 +31,7 @@ use std::fs::{self, File};
 use std::io::{self, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use oci::manifest::Descriptor;
 use oci::{Digest, DigestAlgorithm, DigestWriter};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -53,7 +58,7 @@ pub enum ArchiveError {
     /// The archive is not a docker-archive of one image.
     #[error("not a docker-archive of one image: {0}")]
     Invalid(String),
-    /// A layer's content is not the diff ID the config names.
+    /// A layer's content is not the diff ID the config (or the parent's config) names.
     #[error("layer {index} of the archive is {found}, but the config names {expected}")]
     LayerMismatch {
         /// The layer's position, base first.
@@ -66,21 +71,20 @@ pub enum ArchiveError {
 }
 
 /// How to convert.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Convert {
     /// Clamp times to this many seconds after the Unix epoch (see the module doc).
     pub source_date_epoch: Option<u64>,
-    /// How many base layers belong to the parents and are kept byte for byte.
-    pub parent_layers: usize,
+    /// The base layers that belong to the parent, base first, as the parent's manifest and
+    /// config describe them: kept byte for byte and named by the parent's descriptors.
+    pub parent_layers: Vec<Layer>,
 }
 
-/// A layer written as a blob.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LayerBlob {
-    /// The compressed blob's digest.
-    pub digest: Digest,
-    /// Its size in bytes.
-    pub size: u64,
+/// A layer of an image: its descriptor in the manifest and its uncompressed digest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Layer {
+    /// The blob's descriptor (media type, digest, size, annotations).
+    pub descriptor: Descriptor,
     /// The uncompressed tar's digest (the config's diff ID).
     pub diff_id: Digest,
 }
@@ -98,8 +102,8 @@ pub struct OciImage {
     pub config: Vec<u8>,
     /// Their digest.
     pub config_digest: Digest,
-    /// The layers, base first.
-    pub layers: Vec<LayerBlob>,
+    /// The layers, base first; the parent's come first and their blobs are not written here.
+    pub layers: Vec<Layer>,
 }
 
 impl OciImage {
@@ -151,20 +155,35 @@ pub fn docker_archive_to_oci(
             entry.layers.len()
         )));
     }
+    if convert.parent_layers.len() > entry.layers.len() {
+        return Err(ArchiveError::Invalid(format!(
+            "the image has {} layers, fewer than the {} of its parent",
+            entry.layers.len(),
+            convert.parent_layers.len()
+        )));
+    }
     let mut layers = Vec::with_capacity(entry.layers.len());
     for (index, name) in entry.layers.iter().enumerate() {
-        let clamp = convert
-            .source_date_epoch
-            .filter(|_| index >= convert.parent_layers);
-        let blob = write_layer(&inside(unpacked.path(), name)?, layout, clamp)?;
-        if clamp.is_none() && blob.diff_id.as_str() != diff_ids[index] {
-            return Err(ArchiveError::LayerMismatch {
-                index,
-                expected: diff_ids[index].clone(),
-                found: blob.diff_id,
-            });
+        let tar = inside(unpacked.path(), name)?;
+        let mismatch = |expected: &str, found: Digest| ArchiveError::LayerMismatch {
+            index,
+            expected: expected.to_owned(),
+            found,
+        };
+        if let Some(parent) = convert.parent_layers.get(index) {
+            let found = hash_file(&tar)?;
+            if found.as_str() != diff_ids[index] || found != parent.diff_id {
+                return Err(mismatch(parent.diff_id.as_str(), found));
+            }
+            layers.push(parent.clone());
+            continue;
         }
-        layers.push(blob);
+        let clamp = convert.source_date_epoch;
+        let layer = write_layer(&tar, layout, clamp)?;
+        if clamp.is_none() && layer.diff_id.as_str() != diff_ids[index] {
+            return Err(mismatch(&diff_ids[index], layer.diff_id));
+        }
+        layers.push(layer);
     }
     let config = match convert.source_date_epoch {
         Some(epoch) => clamped_config(&config, epoch, &layers)?,
@@ -177,16 +196,14 @@ pub fn docker_archive_to_oci(
 fn finish_layout(
     layout: &Path,
     config: Vec<u8>,
-    layers: Vec<LayerBlob>,
+    layers: Vec<Layer>,
 ) -> Result<OciImage, ArchiveError> {
     let config_digest = write_blob(layout, &config)?;
     let manifest = json!({
         "schemaVersion": 2,
         "mediaType": MANIFEST_TYPE,
         "config": { "mediaType": CONFIG_TYPE, "digest": config_digest, "size": config.len() },
-        "layers": layers.iter().map(|layer| json!({
-            "mediaType": LAYER_TYPE, "digest": layer.digest, "size": layer.size,
-        })).collect::<Vec<_>>(),
+        "layers": layers.iter().map(|layer| json!(layer.descriptor)).collect::<Vec<_>>(),
     });
     let manifest = serde_json::to_vec(&manifest).expect("a manifest serialises");
     let manifest_digest = write_blob(layout, &manifest)?;
@@ -225,11 +242,7 @@ fn config_diff_ids(config: &[u8]) -> Result<Vec<String>, ArchiveError> {
 }
 
 /// The config with the build's clock and container removed (see the module doc).
-fn clamped_config(
-    config: &[u8],
-    epoch: u64,
-    layers: &[LayerBlob],
-) -> Result<Vec<u8>, ArchiveError> {
+fn clamped_config(config: &[u8], epoch: u64, layers: &[Layer]) -> Result<Vec<u8>, ArchiveError> {
     let mut value: Value = serde_json::from_slice(config)
         .map_err(|err| ArchiveError::Invalid(format!("the image config: {err}")))?;
     let object = value
@@ -268,8 +281,16 @@ fn clamp_created(object: &mut serde_json::Map<String, Value>, epoch: u64) {
     }
 }
 
+/// The digest of a layer tar as it is (the parent's layers are checked, not rewritten).
+fn hash_file(path: &Path) -> Result<Digest, ArchiveError> {
+    let mut input = BufReader::new(File::open(path).map_err(io_at(path))?);
+    let mut hashed = DigestWriter::new(io::sink(), DigestAlgorithm::Sha256);
+    io::copy(&mut input, &mut hashed).map_err(io_at(path))?;
+    Ok(hashed.finish().1)
+}
+
 /// Streams a layer tar (clamped if asked) through gzip into a blob, hashing both forms.
-fn write_layer(tar: &Path, layout: &Path, clamp: Option<u64>) -> Result<LayerBlob, ArchiveError> {
+fn write_layer(tar: &Path, layout: &Path, clamp: Option<u64>) -> Result<Layer, ArchiveError> {
     let input = File::open(tar).map_err(io_at(tar))?;
     let temp =
         tempfile::NamedTempFile::new_in(layout.join("blobs/sha256")).map_err(io_at(layout))?;
@@ -291,9 +312,11 @@ fn write_layer(tar: &Path, layout: &Path, clamp: Option<u64>) -> Result<LayerBlo
         .into_inner()
         .map_err(|err| io_at(tar)(err.into_error()))?;
     persist(temp, &blob_path(layout, &digest))?;
-    Ok(LayerBlob {
-        digest,
-        size,
+    let mut descriptor = Descriptor::of(LAYER_TYPE, &[]);
+    descriptor.digest = digest;
+    descriptor.size = size;
+    Ok(Layer {
+        descriptor,
         diff_id,
     })
 }

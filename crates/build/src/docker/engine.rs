@@ -6,27 +6,43 @@ use std::path::Path;
 use bytes::Bytes;
 use oci::Architecture;
 
+use client::{Client, Repository};
+
 use super::{Daemon, DockerBuild, DockerError, ParentRegistry};
-use crate::archive::{docker_archive_to_oci, Convert};
-use crate::engine::{BuildRequest, BuiltImage, Engine, EngineError, EngineKind, PinnedParent};
+use crate::archive::{docker_archive_to_oci, Convert, Layer, OciImage};
+use crate::engine::{
+    BuildRequest, BuiltImage, Engine, EngineError, EngineKind, ParentOrigin, PinnedParent,
+    SharedLayers,
+};
+use crate::parents::{parent_layers, repository_of};
 
 /// Builds library entries on a Docker daemon, each parent pulled by its digest first.
 #[derive(Debug)]
 pub struct DockerEngine {
     daemon: Daemon,
     parents: ParentRegistry,
+    /// Reads the parents' manifests and blobs from their registries.
+    client: Client,
     /// Clamp the image's times to SOURCE_DATE_EPOCH (see [`crate::archive`]).
     reproducible: bool,
     /// Build every step again rather than reuse the daemon's cache.
     no_cache: bool,
 }
 
+/// A parent the daemon holds, with its layers as its registry serves them.
+struct PulledParent {
+    repository: Repository,
+    layers: Vec<Layer>,
+}
+
 impl DockerEngine {
-    /// An engine on `daemon` pulling parents from `parents`.
-    pub fn new(daemon: Daemon, parents: ParentRegistry) -> Self {
+    /// An engine on `daemon` pulling library parents from `parents`, reading every parent's
+    /// manifest and layers through `client`.
+    pub fn new(daemon: Daemon, parents: ParentRegistry, client: Client) -> Self {
         DockerEngine {
             daemon,
             parents,
+            client,
             reproducible: false,
             no_cache: false,
         }
@@ -44,23 +60,57 @@ impl DockerEngine {
         self
     }
 
-    /// Where a parent is pulled from: the per-architecture repository of an official image
-    /// in the program's registry, by digest.
-    fn parent_source(
+    /// Where a parent is pulled from: a library parent from its architecture's repository
+    /// in the program's registry, an external one from its own registry.
+    fn parent_repository(
         &self,
         arch: Architecture,
         parent: &PinnedParent,
-    ) -> Result<String, DockerError> {
-        let repo = parent.image.official_repository().ok_or_else(|| {
-            DockerError::Request(format!(
-                "FROM {}: only official images (library parents) can be pinned from {}",
-                parent.image, self.parents.host
-            ))
-        })?;
-        Ok(format!(
-            "{}/{arch}/{repo}@{}",
-            self.parents.host, parent.digest
-        ))
+    ) -> Result<Repository, DockerError> {
+        let invalid = |why: String| DockerError::Request(format!("FROM {}: {why}", parent.image));
+        match parent.origin {
+            ParentOrigin::External => {
+                repository_of(&parent.image).map_err(|err| invalid(err.to_string()))
+            }
+            ParentOrigin::Library => {
+                let repo = parent.image.official_repository().ok_or_else(|| {
+                    invalid("only official images can be library parents".to_owned())
+                })?;
+                if self.parents.host.is_empty() {
+                    return Err(invalid(
+                        "library parents are pulled from the program's registry: give --registry"
+                            .to_owned(),
+                    ));
+                }
+                Repository::parse(&format!("{}/{arch}/{repo}", self.parents.host))
+                    .map_err(|err| invalid(err.to_string()))
+            }
+        }
+    }
+
+    /// Pulls `parent` into the daemon by digest and reads its layers from its registry.
+    fn pull_parent(
+        &self,
+        arch: Architecture,
+        parent: &PinnedParent,
+        log: &mut dyn FnMut(&str),
+    ) -> Result<PulledParent, DockerError> {
+        let repository = self.parent_repository(arch, parent)?;
+        let source = format!("{repository}@{}", parent.digest);
+        // The agent's credentials are for the program's registry and go nowhere else.
+        let auth = self
+            .parents
+            .auth
+            .as_ref()
+            .filter(|_| repository.registry() == self.parents.host);
+        self.daemon.pin_parent(&parent.image, &source, auth, log)?;
+        let layers = parent_layers(&self.client, &repository, &parent.digest, arch).map_err(
+            |source_error| DockerError::Parent {
+                reference: source.clone(),
+                message: source_error.to_string(),
+            },
+        )?;
+        Ok(PulledParent { repository, layers })
     }
 
     fn run(&self, request: &BuildRequest, log: &mut dyn Write) -> Result<BuiltImage, DockerError> {
@@ -74,16 +124,9 @@ impl DockerEngine {
             // A log that cannot be written must not stop the build; the error shows at the end.
             let _ = log.write_all(text.as_bytes());
         };
-        let mut parent_layers = 0;
+        let mut pulled = Vec::with_capacity(request.parents.len());
         for parent in &request.parents {
-            let source = self.parent_source(request.arch, parent)?;
-            let local = self.daemon.pin_parent(
-                &parent.image,
-                &source,
-                self.parents.auth.as_ref(),
-                &mut write_log,
-            )?;
-            parent_layers = parent_layers.max(local.diff_ids.len());
+            pulled.push(self.pull_parent(request.arch, parent, &mut write_log)?);
         }
         let context = context_tar(&request.context)?;
         let dockerfile = request.dockerfile.to_string_lossy();
@@ -95,16 +138,16 @@ impl DockerEngine {
         let image_id = self.daemon.build(&build, &mut write_log)?;
         write_log(&format!("built image {image_id}\n"));
         let local = self.daemon.inspect(&image_id)?;
-        // Only the layers the final stage shares with a parent are the parent's.
-        let parent_layers = parent_layers.min(local.diff_ids.len());
-        self.export(request, &image_id, parent_layers)
+        let shared = shared_with_parent(pulled, &local.diff_ids);
+        self.export(request, &image_id, shared, &mut write_log)
     }
 
     fn export(
         &self,
         request: &BuildRequest,
         image_id: &str,
-        parent_layers: usize,
+        shared: Option<PulledParent>,
+        log: &mut dyn FnMut(&str),
     ) -> Result<BuiltImage, DockerError> {
         let parent = request.output.parent().unwrap_or(Path::new("."));
         let scratch = tempfile::tempdir_in(parent).map_err(|source| DockerError::Io {
@@ -118,11 +161,18 @@ impl DockerEngine {
             source_date_epoch: self
                 .reproducible
                 .then(|| u64::try_from(request.source_date_epoch).unwrap_or(0)),
-            parent_layers,
+            parent_layers: shared
+                .as_ref()
+                .map(|parent| parent.layers.clone())
+                .unwrap_or_default(),
         };
         let image = docker_archive_to_oci(&archive, &staged, convert)
             .map_err(|err| DockerError::Unexpected(err.to_string()))?;
         check_architecture(&image.config, request.arch)?;
+        let shared = match shared {
+            Some(parent) => Some(self.fetch_shared(&image, parent, log)?),
+            None => None,
+        };
         std::fs::rename(&staged, &request.output).map_err(|source| DockerError::Io {
             what: format!("cannot move the image to {}", request.output.display()),
             source,
@@ -133,8 +183,57 @@ impl DockerEngine {
             manifest_media_type: crate::archive::MANIFEST_TYPE.to_owned(),
             manifest_size: image.manifest.len() as u64,
             config_digest: image.config_digest,
+            shared,
         })
     }
+
+    /// Puts the parent's blobs of the shared layers into the layout, fetched from the
+    /// parent's repository and checked against their digests, so that the layout is a whole
+    /// image (scanned for its SBOM, uploaded where a mount is refused).
+    fn fetch_shared(
+        &self,
+        image: &OciImage,
+        parent: PulledParent,
+        log: &mut dyn FnMut(&str),
+    ) -> Result<SharedLayers, DockerError> {
+        let mut digests = Vec::with_capacity(parent.layers.len());
+        for layer in &parent.layers {
+            let digest = &layer.descriptor.digest;
+            let size = self
+                .client
+                .blob_to_file(&parent.repository, digest, &image.blob_path(digest))
+                .map_err(|err| DockerError::Parent {
+                    reference: format!("{}@{digest}", parent.repository),
+                    message: err.to_string(),
+                })?;
+            log(&format!(
+                "shares {digest} ({size} bytes) with {}\n",
+                parent.repository
+            ));
+            digests.push(digest.clone());
+        }
+        Ok(SharedLayers {
+            repository: parent.repository.to_string(),
+            digests,
+        })
+    }
+}
+
+/// The parent whose layers the image starts with for longest (the final stage's base; other
+/// FROMs are build stages), cut to the layers they share; `None` when none shares a layer.
+fn shared_with_parent(pulled: Vec<PulledParent>, diff_ids: &[String]) -> Option<PulledParent> {
+    let common = |parent: &PulledParent| {
+        parent
+            .layers
+            .iter()
+            .zip(diff_ids)
+            .take_while(|(layer, diff_id)| layer.diff_id.as_str() == diff_id.as_str())
+            .count()
+    };
+    let mut best = pulled.into_iter().max_by_key(common)?;
+    let shared = common(&best);
+    best.layers.truncate(shared);
+    (shared > 0).then_some(best)
 }
 
 impl Engine for DockerEngine {

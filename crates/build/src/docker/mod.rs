@@ -2,10 +2,12 @@
 //!
 //! Every build runs with no network (`networkmode=none`) and never pulls (`pull=false`): the
 //! parents its FROM lines name are made available beforehand by their exact digests
-//! ([`DockerEngine::pin_parent`]) and tagged with the names the Dockerfile uses, so the
-//! build resolves FROM to precisely the image the plan decided on. The result leaves the
-//! daemon as a docker-archive (`GET /images/{id}/get`), which [`crate::archive`] turns into
-//! OCI blobs.
+//! ([`Daemon::pin_parent`]: library parents from the program's registry, external ones from
+//! their own) and tagged with the names the Dockerfile uses, so the build resolves FROM to
+//! precisely the image the plan decided on. The result leaves the daemon as a docker-archive
+//! (`GET /images/{id}/get`), which [`crate::archive`] turns into OCI blobs; the layers the
+//! image shares with its parent keep the parent's published blobs (read through the `client`
+//! crate), so a registry stores them once.
 //!
 //! The daemon is reached through the unix socket `DOCKER_HOST` names. The API is spoken by a
 //! small hyper client rather than bollard: a build needs six endpoints, hyper is already in
@@ -71,6 +73,14 @@ pub enum DockerError {
         /// What the daemon said.
         message: String,
     },
+    /// A parent's manifest, config or layers could not be read from its registry.
+    #[error("cannot read the parent {reference} from its registry: {message}")]
+    Parent {
+        /// The parent, `repository@digest`.
+        reference: String,
+        /// Why.
+        message: String,
+    },
     /// A pulled parent is not the image its digest names.
     #[error("the parent {reference} the daemon pulled is not that digest (it holds {found:?})")]
     ParentMismatch {
@@ -98,8 +108,9 @@ pub struct RegistryAuth {
     pub password: String,
 }
 
-/// Where parents are pulled from: the registry holding the per-architecture images
-/// (`<host>/<arch>/<repo>@<digest>`), with the credentials to read it.
+/// Where library parents are pulled from: the registry holding the per-architecture images
+/// (`<host>/<arch>/<repo>@<digest>`), with the credentials to read it (sent to that registry
+/// only; external parents come from their own registries).
 #[derive(Debug, Clone)]
 pub struct ParentRegistry {
     /// `host:port` of the registry.

@@ -97,6 +97,8 @@ impl Engine for NativeEngine {
             manifest_media_type: manifest.media_type,
             manifest_size: manifest.size,
             config_digest: config.digest,
+            // FROM scratch: nothing to share.
+            shared: None,
         })
     }
 }

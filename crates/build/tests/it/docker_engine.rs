@@ -12,12 +12,12 @@ use build::identity::BuildIdentity;
 use oci::manifest::{ImageConfig, ImageManifest};
 use oci::{Architecture, Digest, DigestAlgorithm};
 
-const BASE: &str = "hallmark-test/dash-base:1";
+pub(crate) const BASE: &str = "hallmark-test/dash-base:1";
 const EPOCH: i64 = 1_700_000_000;
 
 /// A base image with only dash and the C library, imported with `docker import`: enough for
 /// RUN steps, and made without any registry.
-fn import_base(dir: &Path) {
+pub(crate) fn import_base(dir: &Path) {
     let rootfs = dir.join("rootfs");
     let dash = Path::new("/bin/dash");
     let ldd = Command::new("ldd").arg(dash).output().expect("ldd");
@@ -45,7 +45,7 @@ fn import_base(dir: &Path) {
     run(Command::new("docker").arg("import").arg(&tar).arg(BASE));
 }
 
-fn run(command: &mut Command) {
+pub(crate) fn run(command: &mut Command) {
     let output = command.output().expect("command runs");
     assert!(
         output.status.success(),
@@ -54,7 +54,7 @@ fn run(command: &mut Command) {
     );
 }
 
-fn request(context: &Path, output: PathBuf) -> BuildRequest {
+pub(crate) fn request(context: &Path, output: PathBuf) -> BuildRequest {
     BuildRequest {
         repo: "hello".to_owned(),
         tags: vec!["1".to_owned()],
@@ -70,18 +70,19 @@ fn request(context: &Path, output: PathBuf) -> BuildRequest {
     }
 }
 
-fn engine(reproducible: bool) -> DockerEngine {
+pub(crate) fn engine(reproducible: bool) -> DockerEngine {
     let daemon = Daemon::from_env().expect("DOCKER_HOST names a unix socket");
     let parents = ParentRegistry {
         host: "127.0.0.1:1".to_owned(),
         auth: None,
     };
-    DockerEngine::new(daemon, parents)
+    let client = client::Client::new(client::ClientOptions::default()).unwrap();
+    DockerEngine::new(daemon, parents, client)
         .reproducible(reproducible)
         .no_cache(true)
 }
 
-fn build(
+pub(crate) fn build(
     engine: &DockerEngine,
     request: &BuildRequest,
 ) -> (Result<BuiltImage, EngineError>, String) {
@@ -90,7 +91,7 @@ fn build(
     (result, String::from_utf8(log).unwrap())
 }
 
-fn blob(layout: &Path, digest: &Digest) -> Vec<u8> {
+pub(crate) fn blob(layout: &Path, digest: &Digest) -> Vec<u8> {
     let bytes = fs::read(layout.join("blobs/sha256").join(digest.hex())).unwrap();
     assert_eq!(
         &Digest::of(DigestAlgorithm::Sha256, &bytes),
@@ -101,7 +102,7 @@ fn blob(layout: &Path, digest: &Digest) -> Vec<u8> {
 }
 
 /// A temporary folder with the base image imported and a build context holding `dockerfile`.
-fn context_with(dockerfile: &str) -> (tempfile::TempDir, PathBuf) {
+pub(crate) fn context_with(dockerfile: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     import_base(dir.path());
     let context = dir.path().join("context");

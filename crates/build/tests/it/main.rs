@@ -7,4 +7,5 @@ mod git_cache;
 mod graph;
 mod native;
 mod native_interop;
+mod parent_layers;
 mod plan;

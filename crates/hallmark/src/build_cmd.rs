@@ -21,7 +21,8 @@ use serde::Serialize;
 use crate::key_cmd::load_private_key;
 use crate::library_cmd::{open_git_cache, LoadedLibrary};
 use crate::output::{print_json, print_lines, Format};
-use crate::provenance_attest::{sign_provenance, sign_sbom};
+use crate::build_scan::BuildScans;
+use crate::provenance_attest::{sign_provenance, sign_sboms};
 
 /// Arguments of `hallmark build`.
 #[derive(Debug, clap::Args)]
@@ -48,7 +49,11 @@ pub struct BuildArgs {
     #[arg(long, env = "HALLMARK_CACHE")]
     cache: Option<PathBuf>,
     /// The agent's data folder: build records under `builds/records`, logs under
-    /// `build-logs` (give the server's data folder to have `hallmark serve` show them).
+    /// `build-logs` (give the server's data folder to have `hallmark serve` show them). When
+    /// it is a registry's data folder (it holds the metadata store), each built image's
+    /// inventory is recorded there too, so that `hallmark db import` re-matches it; an agent
+    /// folder without a store records nothing (run `hallmark scan --data` where the image is
+    /// served instead).
     #[arg(long, env = "HALLMARK_DATA", default_value = "hallmark-data")]
     data: PathBuf,
     /// Where built images go, one OCI layout folder per build identity
@@ -168,6 +173,7 @@ fn build_all(
 ) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let key = args.push.key.as_deref().map(load_private_key).transpose()?;
+    let scans = BuildScans::open(&args.data, key.is_some())?;
     let images = args
         .output
         .clone()
@@ -222,14 +228,21 @@ fn build_all(
         )?;
         // Pushed before the next build, whose pinned parent it may be.
         args.push.push(build, &image)?;
-        if let Some(key) = &key {
+        let scanned = scans.scan(build, &image)?;
+        if let (Some(key), Some(scanned)) = (&key, scanned) {
             let entry = library_entry(library, build)?;
             let parents = build::plan::pin_parents(build, records)?;
             args.push.push_attestations(build, &image, |name, pushed| {
-                Ok(vec![
-                    sign_provenance(entry, build, &record, &parents, (name, pushed), key),
-                    sign_sbom(&image.layout, (name, pushed), key)?,
-                ])
+                let mut envelopes = vec![sign_provenance(
+                    entry,
+                    build,
+                    &record,
+                    &parents,
+                    (name, pushed),
+                    key,
+                )];
+                envelopes.extend(sign_sboms(scanned, (name, pushed), key)?);
+                Ok(envelopes)
             })?;
         }
         done.push((record, paths.output));

@@ -27,8 +27,9 @@ pub struct PushArgs {
     /// and history), so that builds of the same source can come out identical.
     #[arg(long)]
     reproducible: bool,
-    /// Sign each build's SLSA provenance with this private key and push it beside the image
-    /// (`publish` carries it to `library/`).
+    /// Sign each build's SLSA provenance and SBOMs (SPDX and CycloneDX, from a scan of the
+    /// built image) with this private key and push them beside the image (`publish` carries
+    /// them to `library/`).
     #[arg(long, value_name = "FILE", requires = "registry")]
     pub key: Option<std::path::PathBuf>,
     /// Build every image twice (the Docker engine without its cache) and report which came

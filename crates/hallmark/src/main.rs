@@ -9,6 +9,7 @@ mod attest_cmd;
 mod build_cmd;
 mod build_logs_cmd;
 mod build_push;
+mod build_scan;
 mod data_dir;
 mod db_cmd;
 mod fsck_cmd;
@@ -23,6 +24,7 @@ mod scan_cmd;
 mod serve_cmd;
 mod sign_cmd;
 mod signatures;
+mod stored_scans;
 mod verify_cmd;
 
 use std::process::ExitCode;

@@ -5,7 +5,6 @@
 mod advisories;
 mod progress;
 mod pull;
-mod stored;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,6 +18,7 @@ use scan::{AdvisoryDb, DiskCache, LayerCache, MemoryCache, Report, ReportOptions
 
 use crate::data_dir::{self, DataArgs};
 use crate::output::{print_json, OutputFormat};
+use crate::stored_scans as stored;
 
 /// Scan an image for packages and known vulnerabilities.
 #[derive(Debug, Args)]

@@ -1,6 +1,7 @@
-//! The data folder's part in a scan (`--data`): the advisories `hallmark db import` stored
-//! are matched, and each scanned image's inventory is recorded with its findings, so that the
-//! next import re-matches it without reading a layer.
+//! A registry data folder's part in a scan (`hallmark scan --data`, and `hallmark build` into
+//! a registry's data folder): the advisories `hallmark db import` stored are matched, and each
+//! scanned image's inventory is recorded with its findings, so that the next import re-matches
+//! it without reading a layer.
 
 use oci::Digest;
 use scan::image::source::ImageInventory;

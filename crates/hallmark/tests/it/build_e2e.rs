@@ -7,6 +7,7 @@
 //! The Debian root filesystem is made once with debootstrap under `target/build-e2e`
 //! (minutes), then reused.
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -215,11 +216,13 @@ fn the_example_library_builds_publishes_pulls_and_survives_a_failed_build() {
     assert_eq!(
         found,
         [
+            "https://cyclonedx.org/bom",
             "https://slsa.dev/provenance/v1",
             "https://spdx.dev/Document"
         ],
         "{verified:#}"
     );
+    assert_rematched_after_import(&data);
     let (passed, refused) = verify(&policy("file:///elsewhere/hello"));
     assert!(!passed, "{refused:#}");
     assert!(
@@ -394,4 +397,33 @@ fn the_example_library_builds_publishes_pulls_and_survives_a_failed_build() {
         stderr.contains("reproducible? amd64 debian-mini:bookworm identical"),
         "{stderr}"
     );
+}
+
+/// Every image the agent built was recorded in the registry's store (the build's data
+/// folder): importing advisory data re-matches them, and the change shows under the tags they
+/// were built and published as. apt is unfixed in Debian 12, so every bookworm image has it.
+fn assert_rematched_after_import(data: &Path) {
+    let debian12 = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scan/tests/data/debian12");
+    let imported = check(
+        hallmark(&["--format", "json", "db", "import", "--source", "debian12"])
+            .arg(debian12)
+            .env("HALLMARK_DATA", data),
+    );
+    let report: Value = serde_json::from_slice(&imported.stdout).unwrap();
+    assert_eq!(report["images"], 2, "debian-mini and hello: {report:#}");
+    let tags: BTreeSet<&str> = report["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["kind"] == "new" && c["finding"]["advisory"] == "DEBIAN-CVE-2011-3374")
+        .map(|c| c["tag"].as_str().unwrap())
+        .collect();
+    for tag in [
+        "amd64/debian-mini:bookworm",
+        "amd64/hello:1.0",
+        "library/debian-mini:latest",
+        "library/hello:1.0",
+    ] {
+        assert!(tags.contains(tag), "{tag} in {tags:?}");
+    }
 }

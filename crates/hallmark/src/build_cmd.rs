@@ -18,10 +18,10 @@ use build::twice::{Reproduction, TwiceEngine};
 use oci::{Architecture, Digest, ImageReference};
 use serde::Serialize;
 
+use crate::build_scan::BuildScans;
 use crate::key_cmd::load_private_key;
 use crate::library_cmd::{open_git_cache, LoadedLibrary};
 use crate::output::{print_json, print_lines, Format};
-use crate::build_scan::BuildScans;
 use crate::provenance_attest::{sign_provenance, sign_sboms};
 
 /// Arguments of `hallmark build`.

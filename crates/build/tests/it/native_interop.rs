@@ -179,27 +179,10 @@ fn layers_equal_gnu_tars_from_the_same_files() {
     assert_same_layer(&ours, &diff_id, &gnu_tar_layer(&rootfs));
 }
 
-/// A Debian bookworm minbase root filesystem, made once by `debootstrap` and shared with the
-/// scan crate's end-to-end test under `target/scan-e2e`.
-fn bookworm_rootfs() -> PathBuf {
-    let cache = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/scan-e2e");
-    let done = cache.join("bookworm-minbase");
-    if !done.exists() {
-        let partial = cache.join("bookworm-minbase.partial");
-        let _ = fs::remove_dir_all(&partial);
-        fs::create_dir_all(&partial).unwrap();
-        run(Command::new("debootstrap")
-            .args(["--variant=minbase", "bookworm"])
-            .arg(&partial));
-        fs::rename(&partial, &done).unwrap();
-    }
-    done
-}
-
 #[test]
 #[ignore = "needs debootstrap, GNU tar and skopeo"]
 fn a_debootstrap_rootfs_builds_reproducibly_into_an_image_skopeo_reads() {
-    let rootfs = bookworm_rootfs();
+    let rootfs = fixture_cache::bookworm_minbase();
     let dir = tempfile::tempdir().unwrap();
     let context = dir.path().join("context");
     fs::create_dir_all(&context).unwrap();

@@ -4,24 +4,19 @@
 //! `hallmark publish` assembles `library/<repo>`; skopeo and docker pull the result and the
 //! image runs. A failing build then leaves the published tags as they were, its log readable.
 //!
-//! The Debian root filesystem is made once with debootstrap under `target/build-e2e`
-//! (minutes), then reused.
+//! The Debian root filesystem is the workspace's shared `target/scan-e2e/bookworm-minbase`
+//! (crate `fixture-cache`): made once with debootstrap (minutes) by whichever test binary
+//! needs it first, then reused.
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use serde_json::Value;
 
 use crate::auth_clients::{add_robot, serve_with_publisher};
 use crate::server::Server;
-
-fn cache_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/build-e2e");
-    fs::create_dir_all(&dir).unwrap();
-    dir.canonicalize().unwrap()
-}
 
 fn check(command: &mut Command) -> Output {
     let output = command
@@ -110,11 +105,15 @@ fn build_log(server: &Server, name: &str, tag: &str) -> String {
 #[ignore = "needs dockerd, skopeo and debootstrap"]
 fn the_example_library_builds_publishes_pulls_and_survives_a_failed_build() {
     let work = tempfile::tempdir().unwrap();
-    // The script keeps its debootstrap root filesystem in the example folder for later runs
-    // and writes the sources and library anew each time.
-    let example = cache_dir().join("example");
+    // The script writes the sources and library anew from the shared root filesystem.
+    let example = work.path().join("example");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/make-sources.sh");
-    check(Command::new("bash").arg(script).arg(&example));
+    check(
+        Command::new("bash")
+            .arg(script)
+            .arg(&example)
+            .arg(fixture_cache::bookworm_minbase()),
+    );
     let cache = work.path().join("cache");
 
     let (data, server) = serve_with_publisher(work.path());

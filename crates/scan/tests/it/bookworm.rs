@@ -3,15 +3,16 @@
 //! as an OCI layout and scanned. Every package dpkg-query, pip and `npm ls` say is installed
 //! must be found in its own layer, with the advisories the real test data holds for it.
 //!
-//! The three folders are built once under `target/scan-e2e` (debootstrap takes minutes) and
+//! The three folders are built once under `target/scan-e2e` (debootstrap takes minutes; the
+//! root filesystem is the one every test binary shares, see the `fixture-cache` crate) and
 //! reused; delete them to rebuild.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Mutex, PoisonError};
 
+use fixture_cache::{bookworm_minbase, cached};
 use scan::image::source::{scan, ImageSource, ScanOptions};
 use scan::{AdvisoryDb, Ecosystem, Format, MemoryCache, Status};
 
@@ -36,79 +37,6 @@ const NPM: &[&str] = &[
 ];
 const SITE_PACKAGES: &str = "usr/local/lib/python3.11/site-packages";
 const APP: &str = "srv/app";
-
-fn cache_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/scan-e2e");
-    std::fs::create_dir_all(&dir).unwrap();
-    // `npm ls` prints canonical paths; compare like with like.
-    dir.canonicalize().unwrap()
-}
-
-/// Builds `name` under the cache folder with `build` (into a partial folder, renamed when
-/// done, so an interrupted build is never taken for a finished one).
-fn cached(name: &str, build: impl FnOnce(&Path)) -> PathBuf {
-    // Several tests of this binary share the fixtures and run in parallel: one builds while
-    // the others wait, or two would build the same partial folder and race to rename it. A
-    // build that panicked poisons the lock; the next caller simply tries again.
-    static BUILDING: Mutex<()> = Mutex::new(());
-    let _building = BUILDING.lock().unwrap_or_else(PoisonError::into_inner);
-    let done = cache_dir().join(name);
-    if !done.exists() {
-        let partial = cache_dir().join(format!("{name}.partial"));
-        let _ = std::fs::remove_dir_all(&partial);
-        std::fs::create_dir_all(&partial).unwrap();
-        build(&partial);
-        std::fs::rename(&partial, &done).unwrap();
-    }
-    done
-}
-
-/// The Debian mirror apt is configured with (deb822 `URIs:` or a one-line `deb` entry).
-/// The Debian archive apt is configured with. Only `*.list` and `*.sources` files count, as
-/// for apt itself (others are disabled), and an archive whose path ends in `/debian` is
-/// preferred over third-party repositories.
-fn mirror() -> String {
-    let mut files = vec![PathBuf::from("/etc/apt/sources.list")];
-    if let Ok(dir) = std::fs::read_dir("/etc/apt/sources.list.d") {
-        let mut listed: Vec<PathBuf> = dir.flatten().map(|e| e.path()).collect();
-        listed.sort();
-        files.extend(listed.into_iter().filter(|p| {
-            p.extension()
-                .is_some_and(|ext| ext == "list" || ext == "sources")
-        }));
-    }
-    let texts: Vec<String> = files
-        .iter()
-        .map(|f| std::fs::read_to_string(f).unwrap_or_default())
-        .collect();
-    let uris: Vec<String> = texts
-        .iter()
-        .flat_map(|t| t.lines())
-        .filter_map(|line| {
-            let line = line.trim();
-            let uri = line.strip_prefix("URIs:").map(str::trim).or_else(|| {
-                let mut words = line.strip_prefix("deb ")?.split_whitespace();
-                words.find(|w| w.contains("://"))
-            })?;
-            let uri = uri.split_whitespace().next()?;
-            (!uri.contains("security")).then(|| uri.to_owned())
-        })
-        .collect();
-    uris.iter()
-        .find(|uri| uri.trim_end_matches('/').ends_with("/debian"))
-        .or(uris.first())
-        .cloned()
-        .unwrap_or_else(|| "http://deb.debian.org/debian".to_owned())
-}
-
-fn rootfs() -> PathBuf {
-    cached("bookworm-minbase", |dir| {
-        run(Command::new("debootstrap")
-            .args(["--variant=minbase", "bookworm"])
-            .arg(dir)
-            .arg(mirror()));
-    })
-}
 
 fn pip_layer() -> PathBuf {
     cached("pip-layer", |dir| {
@@ -183,7 +111,7 @@ pub fn advisories() -> AdvisoryDb {
 /// Writes the image (the minbase root filesystem, the pip layer and the npm layer) as an OCI
 /// layout in `layout`, tagged `e2e`, building the parts first if they are not cached.
 pub fn write_layout(layout: &Path) {
-    let (rootfs, pip, npm) = (rootfs(), pip_layer(), npm_layer());
+    let (rootfs, pip, npm) = (bookworm_minbase(), pip_layer(), npm_layer());
     let base = tar_of(&rootfs);
     let python = tar_of(&pip);
     let node = tar_of(&npm);
@@ -214,7 +142,7 @@ pub fn write_layout(layout: &Path) {
 #[test]
 #[ignore = "needs debootstrap, pip and npm"]
 fn bookworm_minbase_with_pip_and_npm_layers() {
-    let (rootfs, npm) = (rootfs(), npm_layer());
+    let (rootfs, npm) = (bookworm_minbase(), npm_layer());
     let layout = tempfile::tempdir().unwrap();
     write_layout(layout.path());
     let source = ImageSource::parse(&format!("oci:{}:e2e", layout.path().display())).unwrap();

@@ -83,8 +83,8 @@ fn platforms(index: &Value) -> Vec<String> {
         .collect()
 }
 
-/// The build log through the registry, as an anonymous puller gets it: a pull token first.
-fn build_log(server: &Server, name: &str, tag: &str) -> String {
+/// The `Authorization` value of an anonymous puller of `name`.
+fn pull_bearer(server: &Server, name: &str) -> String {
     let scope = format!("repository:{name}:pull");
     let reply = server.send(
         "GET",
@@ -94,7 +94,12 @@ fn build_log(server: &Server, name: &str, tag: &str) -> String {
     );
     assert_eq!(reply.status, 200, "{reply:?}");
     let token: Value = serde_json::from_slice(&reply.body).unwrap();
-    let bearer = format!("Bearer {}", token["token"].as_str().unwrap());
+    format!("Bearer {}", token["token"].as_str().unwrap())
+}
+
+/// The build log through the registry, as an anonymous puller gets it: a pull token first.
+fn build_log(server: &Server, name: &str, tag: &str) -> String {
+    let bearer = pull_bearer(server, name);
     let path = format!("/v2/{name}/builds/{tag}/log");
     let reply = server.send("GET", &path, &[("authorization", &bearer)], b"");
     assert_eq!(reply.status, 200, "{reply:?}");
@@ -137,6 +142,12 @@ fn the_example_library_builds_publishes_pulls_and_survives_a_failed_build() {
         "{}\n{}",
         String::from_utf8_lossy(&built.stderr),
         server.log()
+    );
+    assert_parent_layers_shared(
+        &host,
+        &built.stderr,
+        "amd64/debian-mini:bookworm",
+        "amd64/hello:1.0",
     );
     let published = check(
         hallmark(&[
@@ -396,6 +407,204 @@ fn the_example_library_builds_publishes_pulls_and_survives_a_failed_build() {
         stderr.contains("reproducible? amd64 debian-mini:bookworm identical"),
         "{stderr}"
     );
+
+    assert_external_parent(work.path(), &cache, &data, &server, &amd64);
+}
+
+/// The layer digests of `image` (`HOST/NAME:TAG`).
+fn layer_digests(image: &str) -> Vec<String> {
+    skopeo_raw(&format!("docker://{image}"))["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|layer| layer["digest"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// A child built on the engine starts with its parent's published blobs, which the agent
+/// mounted from the parent's repository instead of uploading a copy: the registry holds each
+/// once and a client pulls each once.
+fn assert_parent_layers_shared(host: &str, agent_stderr: &[u8], parent: &str, child: &str) {
+    let parent_layers = layer_digests(&format!("{host}/{parent}"));
+    let child_layers = layer_digests(&format!("{host}/{child}"));
+    assert!(child_layers.len() > parent_layers.len(), "{child_layers:?}");
+    assert_eq!(child_layers[..parent_layers.len()], parent_layers[..]);
+    let repo = |image: &str| image.split(':').next().unwrap().to_owned();
+    let stderr = String::from_utf8_lossy(agent_stderr);
+    for digest in &parent_layers {
+        let mounted = format!("{}: mounted {digest} from {}", repo(child), repo(parent));
+        assert!(stderr.contains(&mounted), "{mounted} in:\n{stderr}");
+    }
+}
+
+/// `hallmark --format json build --plan` of `library` as the amd64 agent would plan it.
+fn external_plan(library: &Path, cache: &Path, data: &Path) -> Value {
+    let output = check(
+        hallmark(&["--format", "json", "build", "--plan", "--arch", "amd64"])
+            .arg("--library")
+            .arg(library)
+            .arg("--cache")
+            .arg(cache)
+            .arg("--data")
+            .arg(data),
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// The statements of the attestations pushed beside `name@digest`, as their payloads' text.
+fn attestation_payloads(server: &Server, name: &str, digest: &str) -> Vec<String> {
+    use base64ct::Encoding as _;
+    let bearer = pull_bearer(server, name);
+    let get = |path: &str, accept: &str| {
+        let headers = [("accept", accept), ("authorization", bearer.as_str())];
+        let reply = server.send("GET", path, &headers, b"");
+        assert_eq!(reply.status, 200, "{path}: {reply:?}");
+        serde_json::from_slice::<Value>(&reply.body).unwrap()
+    };
+    let referrers = get(
+        &format!("/v2/{name}/referrers/{digest}"),
+        "application/vnd.oci.image.index.v1+json",
+    );
+    let mut payloads = Vec::new();
+    for referrer in referrers["manifests"].as_array().unwrap() {
+        let digest = referrer["digest"].as_str().unwrap();
+        let manifest = get(
+            &format!("/v2/{name}/manifests/{digest}"),
+            "application/vnd.oci.image.manifest.v1+json",
+        );
+        for layer in manifest["layers"].as_array().unwrap() {
+            let blob = layer["digest"].as_str().unwrap();
+            let envelope = get(&format!("/v2/{name}/blobs/{blob}"), "*/*");
+            let Some(payload) = envelope["payload"].as_str() else {
+                continue;
+            };
+            let bytes = base64ct::Base64::decode_vec(payload).unwrap();
+            payloads.push(String::from_utf8(bytes).unwrap());
+        }
+    }
+    payloads
+}
+
+/// A FROM naming an image on another registry: the plan pins it to the digest its tag names
+/// there, the engine builds on exactly that image and keeps its published layers, the signed
+/// provenance names the digest, and a moved tag plans a rebuild as a new parent digest.
+fn assert_external_parent(work: &Path, cache: &Path, data: &Path, server: &Server, robot: &str) {
+    let host = server.host();
+    let vendor = Server::start(&work.join("vendor-data"));
+    let base = format!("{}/vendor/base:1", vendor.host());
+    // debian-mini as the daemon holds it since hello was built on it, pushed by docker with
+    // its own compression: other blobs than the ones the agent published.
+    check(Command::new("docker").args(["tag", "debian-mini:bookworm", &base]));
+    check(Command::new("docker").args(["push", &base]));
+    let source = work.join("sources/vendored");
+    fs::create_dir_all(&source).unwrap();
+    fs::write(
+        source.join("Dockerfile"),
+        format!("FROM {base}\nRUN echo vendored > /etc/vendored\n"),
+    )
+    .unwrap();
+    let git = |args: &[&str]| {
+        let output = check(Command::new("git").arg("-C").arg(&source).args(args));
+        String::from_utf8(output.stdout).unwrap().trim().to_owned()
+    };
+    git(&["init", "--quiet"]);
+    git(&["add", "Dockerfile"]);
+    git(&[
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@example.invalid",
+        "commit",
+        "-qm",
+        "vendored",
+    ]);
+    let library = work.join("vendored-library");
+    fs::create_dir_all(&library).unwrap();
+    fs::write(
+        library.join("vendored"),
+        format!(
+            "Maintainers: T <t@example.invalid> (@t)\nGitRepo: file://{}\nGitCommit: {}\n\n\
+             Tags: 1\nArchitectures: amd64\n",
+            source.display(),
+            git(&["rev-parse", "HEAD"])
+        ),
+    )
+    .unwrap();
+
+    let planned = external_plan(&library, cache, data);
+    let row = &planned["builds"][0];
+    assert_eq!(row["reason"], "missing", "{planned:#}");
+    let pinned = row["parents"][0]["pin"]["value"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let inspected = check(
+        Command::new("skopeo")
+            .args(["inspect", "--tls-verify=false"])
+            .arg(format!("docker://{base}")),
+    );
+    let inspected: Value = serde_json::from_slice(&inspected.stdout).unwrap();
+    assert_eq!(
+        inspected["Digest"],
+        pinned.as_str(),
+        "the tag's digest in its registry"
+    );
+
+    let built = hallmark(&[
+        "build",
+        "--arch",
+        "amd64",
+        "--registry",
+        &host,
+        "--creds",
+        robot,
+    ])
+    .arg("--key")
+    .arg(data.join("release.key"))
+    .arg("--library")
+    .arg(&library)
+    .arg("--cache")
+    .arg(cache)
+    .arg("--data")
+    .arg(data)
+    .output()
+    .unwrap();
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let vendor_layers = layer_digests(&base);
+    let child_layers = layer_digests(&format!("{host}/amd64/vendored:1"));
+    assert_ne!(
+        vendor_layers,
+        layer_digests(&format!("{host}/amd64/debian-mini:bookworm")),
+        "docker push compressed the layers anew"
+    );
+    assert_eq!(child_layers[..vendor_layers.len()], vendor_layers[..]);
+    let child = check(
+        Command::new("skopeo")
+            .args(["inspect", "--tls-verify=false"])
+            .arg(format!("docker://{host}/amd64/vendored:1")),
+    );
+    let child: Value = serde_json::from_slice(&child.stdout).unwrap();
+    let payloads =
+        attestation_payloads(server, "amd64/vendored", child["Digest"].as_str().unwrap());
+    let hex = pinned.trim_start_matches("sha256:");
+    assert!(
+        payloads.iter().any(|p| p.contains("slsa.dev/provenance")
+            && p.contains(hex)
+            && p.contains("vendor/base")),
+        "the provenance names {base} at {pinned}: {payloads:#?}"
+    );
+
+    // The tag moves: the plan says why the entry builds again.
+    check(Command::new("docker").args(["tag", &format!("{host}/library/hello:1"), &base]));
+    check(Command::new("docker").args(["push", &base]));
+    let planned = external_plan(&library, cache, data);
+    let row = &planned["builds"][0];
+    assert_eq!(row["reason"], "new-parent-digest", "{planned:#}");
+    assert_ne!(row["parents"][0]["pin"]["value"], pinned.as_str());
 }
 
 /// Every image the agent built was recorded in the registry's store (the build's data

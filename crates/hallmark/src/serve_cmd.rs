@@ -180,8 +180,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         None => tracing::warn!("authentication is off (--auth none): anyone may push and delete"),
     }
     let registry = Arc::new(registry);
-    let app = registry::shared_router(registry.clone())
-        .into_make_service_with_connect_info::<SocketAddr>();
+    let app = registry::shared_router(registry.clone());
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;
@@ -190,10 +189,8 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         data = %settings.data.display(),
         "hallmark registry serving"
     );
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving")?;
+    // The registry's own server: blob GETs go out with sendfile(2), the rest through hyper.
+    registry::serve(listener, app, shutdown_signal()).await;
     registry
         .flush_pulls()
         .await

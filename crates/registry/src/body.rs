@@ -36,6 +36,24 @@ pub(crate) fn response_stream(reader: ByteStream, sent: Arc<AtomicU64>) -> Body 
     Body::from_stream(chunks)
 }
 
+/// A blob response's bytes as a stretch of a local file, carried as a response extension beside
+/// the streaming body.
+///
+/// [`crate::serve`] sends such a response with `sendfile(2)`, straight from the page cache into
+/// the socket, and drops the body unread; any other server (hyper, tests through `oneshot`)
+/// ignores the extension and streams the body. The two must therefore carry the same bytes.
+#[derive(Debug, Clone)]
+pub(crate) struct FileRegion {
+    /// The blob's file, opened for reading; only read at explicit offsets, never moved.
+    pub(crate) file: Arc<std::fs::File>,
+    /// Where the response's bytes start in the file.
+    pub(crate) offset: u64,
+    /// How many bytes the response carries.
+    pub(crate) len: u64,
+    /// The counter [`response_stream`] would have added to, so metrics see both paths alike.
+    pub(crate) sent: Arc<AtomicU64>,
+}
+
 /// Reads a whole (small) body, refusing one longer than `limit` as soon as it grows past it,
 /// so an oversized manifest costs at most `limit` bytes of memory.
 pub(crate) async fn read_limited(

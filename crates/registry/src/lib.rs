@@ -12,6 +12,9 @@
 //! The admin JSON API (`/admin/v1/…`) manages accounts, organisations, tiers, visibility and
 //! reads the audit log, with [`admin`]'s helpers that `hallmark admin` shares.
 //!
+//! [`serve`] runs the router on a listener; it sends blob GETs from the blob store's local files
+//! with `sendfile(2)` and hands every other request to hyper.
+//!
 //! Beside it sit Docker Hub's search (`/v1/search`, which `docker search` and `podman search`
 //! speak) and its repository API (`/v2/repositories/<namespace>/<name>/` and `tags/`), read
 //! from the store's catalogue; every answer about a repository carries its [`oci::TrustTier`].
@@ -29,6 +32,7 @@ mod name;
 mod pulls;
 mod route;
 mod routes;
+mod server;
 mod service;
 
 use std::sync::Arc;
@@ -42,6 +46,7 @@ pub use metrics::Metrics;
 pub use name::{Reference, RepositoryName, MAX_NAME_LEN};
 pub use route::{AdminRoute, Route};
 pub use routes::{router, shared_router};
+pub use server::serve;
 
 /// The registry's limits and policies.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -207,6 +207,19 @@ pub trait BlobStore: Send + Sync {
         range: Option<ByteRange>,
     ) -> impl Future<Output = Result<BlobContent, BlobError>> + Send;
 
+    /// The blob as a file on this machine's file system, opened for reading, for a server that
+    /// sends it with `sendfile(2)` instead of copying it through [`BlobStore::get`]'s stream.
+    ///
+    /// `None` when the store keeps no local file (object storage) or the blob is gone; callers
+    /// always keep `get`'s stream as the way that works everywhere.
+    fn local_file(
+        &self,
+        digest: &Digest,
+    ) -> impl Future<Output = Result<Option<std::fs::File>, BlobError>> + Send {
+        let _ = digest;
+        async { Ok(None) }
+    }
+
     /// The blob's size, or `None` when it is not stored.
     fn stat(
         &self,

@@ -158,6 +158,17 @@ impl BlobStore for FsBlobStore {
         })
     }
 
+    async fn local_file(&self, digest: &Digest) -> Result<Option<std::fs::File>, BlobError> {
+        let path = self.blob_path(digest);
+        blocking(move || match std::fs::File::open(&path) {
+            Ok(file) => Ok(Some(file)),
+            // Collected since the caller looked it up: its stream answers (or fails) as usual.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(at(&path)(e)),
+        })
+        .await
+    }
+
     async fn stat(&self, digest: &Digest) -> Result<Option<BlobMeta>, BlobError> {
         let path = self.blob_path(digest);
         match tokio::fs::metadata(&path).await {

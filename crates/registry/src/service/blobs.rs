@@ -1,5 +1,7 @@
 //! Blobs: pull (whole or a range), existence checks and deletion from a repository.
 
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
@@ -8,7 +10,7 @@ use store::{BlobStore, ByteRange, MetaStore};
 
 use super::{respond, DOCKER_CONTENT_DIGEST};
 use crate::auth::Caller;
-use crate::body::response_stream;
+use crate::body::{response_stream, FileRegion};
 use crate::error::{RegistryError, Result};
 use crate::name::RepositoryName;
 use crate::Registry;
@@ -56,8 +58,25 @@ impl<B: BlobStore, M: MetaStore> Registry<B, M> {
         } else {
             StatusCode::OK
         };
-        let body = response_stream(content.reader, self.metrics.sent.clone());
-        respond(status, &headers, body)
+        let sent = self.metrics.sent.clone();
+        let body = response_stream(content.reader, sent.clone());
+        let mut response = respond(status, &headers, body)?;
+        // Beside the stream, the same bytes as a file region for a server that can send them
+        // without copying. Stores without local files answer `None`, and a failure here costs
+        // only the shortcut: the stream, already open, still answers.
+        match self.blobs.local_file(&digest).await {
+            Ok(Some(file)) => {
+                response.extensions_mut().insert(FileRegion {
+                    file: Arc::new(file),
+                    offset: content.range.start,
+                    len: content.range.end - content.range.start,
+                    sent,
+                });
+            }
+            Ok(None) => {}
+            Err(error) => tracing::warn!(%digest, "blob served by streaming: {error}"),
+        }
+        Ok(response)
     }
 
     /// `DELETE /v2/<name>/blobs/<digest>`: the repository stops serving the blob at once; its

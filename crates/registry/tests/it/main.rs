@@ -11,6 +11,7 @@ mod listing;
 mod manifests;
 mod matrix;
 mod search;
+mod sendfile;
 mod server;
 mod stars;
 mod uploads;

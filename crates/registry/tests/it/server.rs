@@ -13,7 +13,7 @@ use crate::sha256;
 
 /// A server on a free port that stops, gracefully, when `stop` fires or is dropped; the
 /// returned handle finishes when it has stopped.
-async fn serve_until(
+pub(crate) async fn serve_until(
     stop: oneshot::Receiver<()>,
 ) -> (SocketAddr, tempfile::TempDir, JoinHandle<()>) {
     let data = tempfile::tempdir().unwrap();
@@ -21,19 +21,19 @@ async fn serve_until(
     let app = registry::router(Registry::new(blobs, meta, RegistryConfig::default()));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stop.await;
-            })
-            .await
-            .unwrap()
-    });
+    let server = tokio::spawn(registry::serve(listener, app, async move {
+        let _ = stop.await;
+    }));
     (address, data, server)
 }
 
 /// One HTTP/1.1 exchange on a fresh connection; returns the head and the body bytes.
-async fn exchange(address: SocketAddr, method: &str, path: &str, body: &[u8]) -> (String, Vec<u8>) {
+pub(crate) async fn exchange(
+    address: SocketAddr,
+    method: &str,
+    path: &str,
+    body: &[u8],
+) -> (String, Vec<u8>) {
     let mut stream = TcpStream::connect(address).await.unwrap();
     let head = format!(
         "{method} {path} HTTP/1.1\r\nhost: {address}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",

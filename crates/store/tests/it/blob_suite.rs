@@ -40,11 +40,18 @@ async fn put_get_stat_delete_list(store: &impl BlobStore) {
     let read = store.get(&digest, None).await.unwrap();
     assert_eq!((read.size, read.range.clone()), (11, 0..11));
     assert_eq!(read_all(read).await, content);
+    // A store need not keep local files, but one it hands out holds exactly the blob.
+    if let Some(mut file) = store.local_file(&digest).await.unwrap() {
+        let mut local = Vec::new();
+        std::io::Read::read_to_end(&mut file, &mut local).unwrap();
+        assert_eq!(local, content);
+    }
     assert_eq!(store.list().await.unwrap(), vec![digest.clone()]);
 
     assert!(store.delete(&digest).await.unwrap());
     assert!(!store.delete(&digest).await.unwrap());
     assert_eq!(store.stat(&digest).await.unwrap(), None);
+    assert!(store.local_file(&digest).await.unwrap().is_none());
     assert!(matches!(
         store.get(&digest, None).await,
         Err(BlobError::NotFound(d)) if d == digest

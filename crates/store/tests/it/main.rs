@@ -60,6 +60,31 @@ async fn fs_blob_store_conforms() {
 }
 
 #[tokio::test]
+async fn fs_blob_store_hands_out_its_files_for_zero_copy_sends() {
+    let dir = tempfile::tempdir().unwrap();
+    let harness = FsHarness {
+        root: dir.path().to_owned(),
+    };
+    let store = blob_suite::Harness::open(&harness).await;
+    let digest = sha256(b"sent with sendfile");
+    store
+        .put(&digest, body(b"sent with sendfile"))
+        .await
+        .unwrap();
+    let file = store
+        .local_file(&digest)
+        .await
+        .unwrap()
+        .expect("a local file");
+    assert_eq!(file.metadata().unwrap().len(), 18);
+    assert!(store
+        .local_file(&sha256(b"absent"))
+        .await
+        .unwrap()
+        .is_none());
+}
+
+#[tokio::test]
 async fn sqlite_meta_store_conforms() {
     let dir = tempfile::tempdir().unwrap();
     meta_suite::run(&SqliteHarness {

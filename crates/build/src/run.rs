@@ -1,12 +1,13 @@
 //! Running one planned build: pin its parents, check out its context, hand it to an engine,
 //! keep its log, and record the attempt whatever its outcome.
 
-use std::fs::{self, File};
+use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use crate::clock::{unix_seconds, Clock};
 use crate::engine::{BuildRequest, BuiltImage, Engine, EngineError};
+use crate::logs::NewLog;
 use crate::plan::{pin_parents, PlanError, PlannedBuild};
 use crate::records::{BuildRecord, BuildRecords, Outcome, RecordsError};
 use crate::source::{GitCache, SourceError};
@@ -16,8 +17,8 @@ use crate::source::{GitCache, SourceError};
 pub struct RunPaths {
     /// The OCI image layout folder to create.
     pub output: PathBuf,
-    /// The build log file to create.
-    pub log: PathBuf,
+    /// The build log to create, which every tag of the entry names.
+    pub log: NewLog,
 }
 
 /// Why a build could not be run or failed.
@@ -91,10 +92,8 @@ pub fn run_build(
             entry: build.entry.clone(),
             source,
         })?;
-    if let Some(dir) = paths.log.parent() {
-        fs::create_dir_all(dir).map_err(io_error(dir))?;
-    }
-    let mut log = File::create(&paths.log).map_err(io_error(&paths.log))?;
+    let log_path = paths.log.path();
+    let mut log = paths.log.create().map_err(io_error(&log_path))?;
     let request = BuildRequest {
         repo: build.repo.clone(),
         tags: build.tags.clone(),
@@ -128,7 +127,7 @@ pub fn run_build(
         build,
         engine.kind(),
         (started, finished),
-        Some(paths.log.clone()),
+        Some(log_path.clone()),
         outcome,
     );
     records.put(&record)?;
@@ -137,7 +136,7 @@ pub fn run_build(
         Err(source) => Err(RunError::Engine {
             entry: build.entry.clone(),
             arch: build.arch,
-            log: paths.log.clone(),
+            log: log_path,
             source: Box::new(source),
         }),
     }

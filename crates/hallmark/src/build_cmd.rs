@@ -203,14 +203,8 @@ fn build_all(
         let hex = build.identity.0.hex();
         let paths = RunPaths {
             output: images.join(hex),
-            // Under the entry's first tag, where the registry serves it to whoever may pull.
-            log: logs.path(
-                build.arch,
-                &build.repo,
-                build.tags.first().map_or("latest", String::as_str),
-                &build.identity,
-                unix_seconds(clock.now()),
-            )?,
+            // Named by every tag of the entry, where the registry serves it to whoever may pull.
+            log: logs.for_build(build, unix_seconds(clock.now())),
         };
         anyhow::ensure!(
             !paths.output.exists(),
@@ -227,7 +221,7 @@ fn build_all(
             &paths,
         )?;
         // Pushed before the next build, whose pinned parent it may be.
-        args.push.push(build, &image)?;
+        args.push.push(library, build, &image)?;
         let scanned = scans.scan(build, &image)?;
         if let (Some(key), Some(scanned)) = (&key, scanned) {
             let entry = library_entry(library, build)?;

@@ -8,6 +8,7 @@ use attest::Timestamp;
 use build::docker::{Daemon, DockerEngine, ParentRegistry, RegistryAuth};
 use build::engine::BuiltImage;
 use build::plan::PlannedBuild;
+use build::publish::remote::publish_arch_shared_tags;
 use build::push::push_image;
 use client::Repository;
 
@@ -64,9 +65,15 @@ impl PushArgs {
         self.access.client()
     }
 
-    /// Pushes `image` to `<registry>/<arch>/<repo>` under the build's tags, when `--registry`
-    /// was given.
-    pub fn push(&self, build: &PlannedBuild, image: &BuiltImage) -> anyhow::Result<()> {
+    /// Pushes `image` to `<registry>/<arch>/<repo>` under the build's tags, and writes its
+    /// SharedTags there as indexes over every entry of `library` sharing them on this
+    /// architecture, when `--registry` was given.
+    pub fn push(
+        &self,
+        library: &library::Library,
+        build: &PlannedBuild,
+        image: &BuiltImage,
+    ) -> anyhow::Result<()> {
         let Some(host) = &self.registry else {
             return Ok(());
         };
@@ -75,16 +82,14 @@ impl PushArgs {
             format!("{name} is not a repository: give --registry as HOST[:PORT]")
         })?;
         let client = self.access.client()?;
-        let tags: Vec<String> = build
-            .tags
-            .iter()
-            .chain(&build.shared_tags)
-            .cloned()
-            .collect();
-        push_image(&client, &repository, &tags, image, &mut |line| {
-            eprintln!("hallmark: {line}")
-        })
-        .with_context(|| format!("pushing {} to {name}", build.entry))?;
+        let mut progress = |line: &str| eprintln!("hallmark: {line}");
+        push_image(&client, &repository, &build.tags, image, &mut progress)
+            .with_context(|| format!("pushing {} to {name}", build.entry))?;
+        let file = library
+            .repo(&build.repo)
+            .with_context(|| format!("{} is not in the library any more", build.entry))?;
+        publish_arch_shared_tags(&client, &repository, file, build, &mut progress)
+            .with_context(|| format!("writing the SharedTags of {} in {name}", build.entry))?;
         Ok(())
     }
     /// Pushes the attestations `sign` makes about the image `build` pushed, beside it.

@@ -2,7 +2,7 @@
 //! `library/<repo>` as a multi-architecture index from the per-architecture images the build
 //! agents pushed to `<arch>/<repo>:<tag>`.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,10 +10,9 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use attest::attach::{attestation_subject, platform_manifests};
 use attest::{PrivateKey, Timestamp};
-use build::publish::{publish_tag, ArchOutcome, ArchSource};
+use build::publish::{arch_sources, publish_tag, ArchSource, PlatformOutcome, TagEntry};
 use client::Repository;
 use library::{Entry, Library};
-use oci::Architecture;
 use serde::Serialize;
 
 use crate::key_cmd::load_private_key;
@@ -48,7 +47,8 @@ struct Published {
     repository: String,
     tag: String,
     digest: String,
-    architectures: BTreeMap<Architecture, ArchOutcome>,
+    /// What happened to each entry's architectures, in the index's order.
+    platforms: Vec<PlatformOutcome>,
     /// The signatures `--key` made: the index's and each platform manifest's.
     signed: Vec<Signed>,
 }
@@ -83,8 +83,12 @@ pub fn run(args: PublishArgs, format: Format) -> anyhow::Result<ExitCode> {
         }
         let target = repository(&args.registry, &format!("library/{repo}"))?;
         for (tag, entries) in tags {
-            let (declared, sources) = arch_sources(&args.registry, repo, &entries)?;
-            let done = publish_tag(&client, &target, tag, &declared, &sources, &mut progress)
+            let entries: Vec<TagEntry> = entries
+                .into_iter()
+                .filter_map(|entry| TagEntry::of(repo, entry, None))
+                .collect();
+            let sources = arch_sources(&target, &entries)?;
+            let done = publish_tag(&client, &target, tag, &entries, &sources, &mut progress)
                 .with_context(|| format!("publishing library/{repo}:{tag}"))?;
             let signed = match &key {
                 Some(key) => attest_and_sign(&args, repo, tag, &sources, key)
@@ -100,7 +104,7 @@ pub fn run(args: PublishArgs, format: Format) -> anyhow::Result<ExitCode> {
                     .first()
                     .map_or(&done.digest, |s| &s.digest)
                     .to_string(),
-                architectures: done.assembled.outcomes,
+                platforms: done.assembled.outcomes,
                 signed,
             });
         }
@@ -108,10 +112,10 @@ pub fn run(args: PublishArgs, format: Format) -> anyhow::Result<ExitCode> {
     match format {
         Format::Json => print_json(&published)?,
         Format::Text => print_lines(published.iter().map(|p| {
-            let arches: Vec<String> = p
-                .architectures
+            let platforms: Vec<String> = p
+                .platforms
                 .iter()
-                .map(|(arch, outcome)| format!("{arch}={}", outcome_name(*outcome)))
+                .map(|o| format!("{}@{}={}", o.entry, o.arch, o.outcome.as_str()))
                 .collect();
             let signed = if p.signed.is_empty() {
                 String::new()
@@ -123,7 +127,7 @@ pub fn run(args: PublishArgs, format: Format) -> anyhow::Result<ExitCode> {
                 p.repository,
                 p.tag,
                 p.digest,
-                arches.join(" ")
+                platforms.join(" ")
             )
         }))?,
     }
@@ -152,6 +156,8 @@ fn attest_and_sign(
     let index = published
         .index()?
         .context("publish wrote an index, but the registry serves an image manifest")?;
+    // Entries sharing the tag on one architecture were pushed to one repository.
+    let repositories: BTreeSet<&Repository> = sources.iter().map(|s| &s.repository).collect();
     let mut envelopes = Vec::new();
     let attested: Vec<oci::Digest> = index
         .manifests
@@ -160,8 +166,8 @@ fn attest_and_sign(
         .collect();
     // A platform kept from an earlier publish carries its provenance already.
     for platform in platform_manifests(&index).filter(|p| !attested.contains(&p.digest)) {
-        for source in sources {
-            let image = format!("{}@{}", source.repository, platform.digest);
+        for repository in &repositories {
+            let image = format!("{repository}@{}", platform.digest);
             let source = args.access.open(&image)?;
             if source.manifest(platform.digest.as_str())?.is_none() {
                 continue;
@@ -199,42 +205,8 @@ fn attest_and_sign(
     Ok(signed)
 }
 
-/// Where each architecture of `entries` was pushed: `<arch>/<repo>:<the entry's first tag>`,
-/// the one tag no other entry holds.
-fn arch_sources(
-    registry: &str,
-    repo: &str,
-    entries: &[&Entry],
-) -> anyhow::Result<(Vec<Architecture>, Vec<ArchSource>)> {
-    let mut declared = Vec::new();
-    let mut sources = Vec::new();
-    for entry in entries {
-        let Some(first) = entry.tags.first() else {
-            continue;
-        };
-        for &arch in &entry.architectures {
-            declared.push(arch);
-            sources.push(ArchSource {
-                arch,
-                repository: repository(registry, &format!("{arch}/{repo}"))?,
-                tag: first.clone(),
-            });
-        }
-    }
-    Ok((declared, sources))
-}
-
 fn repository(registry: &str, name: &str) -> anyhow::Result<Repository> {
     Repository::parse(&format!("{registry}/{name}")).with_context(|| {
         format!("{registry}/{name} is not a repository: give --registry as HOST[:PORT]")
     })
-}
-
-fn outcome_name(outcome: ArchOutcome) -> &'static str {
-    match outcome {
-        ArchOutcome::Updated => "updated",
-        ArchOutcome::Unchanged => "unchanged",
-        ArchOutcome::KeptPublished => "kept-published",
-        ArchOutcome::Missing => "missing",
-    }
 }

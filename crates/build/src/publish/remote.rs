@@ -1,12 +1,18 @@
-//! Publishing a tag under `library/<repo>` on a registry: each entry's per-architecture
-//! image is read where its agent pushed it, its blobs mounted across repositories rather than
-//! uploaded again, and the index [`super::assemble_index`] makes is written.
+//! Publishing a tag on a registry: each entry's per-architecture image is read where its
+//! agent pushed it, its config read for the platform, its blobs mounted across repositories
+//! rather than uploaded again, and the index [`super::assemble_index`] makes is written.
+//!
+//! The same step writes `library/<repo>:<tag>` for `hallmark publish` and, for an agent, a
+//! SharedTag in its own `<arch>/<repo>` over the entries sharing it on that architecture,
+//! so that no entry's push replaces another's there either.
 
 use client::{Client, ClientError, Repository};
-use oci::manifest::{Descriptor, ImageIndex, ImageManifest, Manifest, MediaType};
+use library::LibraryFile;
+use oci::manifest::{Descriptor, ImageConfig, ImageIndex, ImageManifest, Manifest, MediaType};
 use oci::Architecture;
 
-use super::{assemble_index, ArchImage, Assembled};
+use super::{assemble_index, image_platform, ArchImage, Assembled, PlatformMismatch, TagEntry};
+use crate::plan::PlannedBuild;
 
 /// Why a tag could not be published.
 #[derive(Debug, thiserror::Error)]
@@ -14,14 +20,24 @@ pub enum PublishError {
     /// The registry refused or failed.
     #[error(transparent)]
     Registry(#[from] ClientError),
-    /// A manifest is not what its media type says.
+    /// A manifest or config is not what its media type says.
     #[error("the manifest of {0} cannot be read: {1}")]
     Manifest(String, String),
+    /// An image is not for the architecture it was pushed as.
+    #[error("{image}: {source}")]
+    Platform {
+        /// The image, `<arch>/<repo>:<tag>`.
+        image: String,
+        /// What its config says.
+        source: PlatformMismatch,
+    },
 }
 
-/// One architecture's image for a tag: where its agent pushed it.
+/// One entry's image for one architecture: where its agent pushed it.
 #[derive(Debug, Clone)]
 pub struct ArchSource {
+    /// The entry's name ([`TagEntry::name`]).
+    pub entry: String,
     /// The architecture.
     pub arch: Architecture,
     /// `<arch>/<repo>` on the registry.
@@ -30,22 +46,42 @@ pub struct ArchSource {
     pub tag: String,
 }
 
-/// A tag published under `library/`.
+/// Where the agents of `entries` pushed each architecture: `<arch>/<repo>:<first tag>` on
+/// the registry of `target`.
+pub fn arch_sources(
+    target: &Repository,
+    entries: &[TagEntry],
+) -> Result<Vec<ArchSource>, PublishError> {
+    let mut sources = Vec::new();
+    for entry in entries {
+        for &arch in &entry.architectures {
+            sources.push(ArchSource {
+                entry: entry.name(),
+                arch,
+                repository: target.sibling(&format!("{arch}/{}", entry.repo))?,
+                tag: entry.first_tag.clone(),
+            });
+        }
+    }
+    Ok(sources)
+}
+
+/// A tag published.
 #[derive(Debug, Clone)]
 pub struct PublishedTag {
     /// The index's digest.
     pub digest: oci::Digest,
-    /// The index and what happened to each architecture.
+    /// The index and what happened to each entry's architectures.
     pub assembled: Assembled,
 }
 
-/// Publishes `library/<repo>:<tag>` as an index over the architectures `declared`, from the
+/// Publishes `target:tag` as an index over `entries` (in library file order), from the
 /// images under `sources` and the index published now.
 pub fn publish_tag(
     client: &Client,
     target: &Repository,
     tag: &str,
-    declared: &[Architecture],
+    entries: &[TagEntry],
     sources: &[ArchSource],
     progress: &mut dyn FnMut(&str),
 ) -> Result<PublishedTag, PublishError> {
@@ -60,28 +96,75 @@ pub fn publish_tag(
             continue;
         };
         let fetched = client.manifest(&source.repository, &info.digest.to_string())?;
-        let manifest: ImageManifest = serde_json::from_slice(&fetched.bytes).map_err(|err| {
-            PublishError::Manifest(source.repository.name().to_owned(), err.to_string())
-        })?;
-        for blob in std::iter::once(&manifest.config).chain(&manifest.layers) {
-            if !client.mount_blob(target, &blob.digest, &source.repository)? {
-                let bytes = client.blob(&source.repository, &blob.digest)?;
-                client.push_blob_bytes(target, &blob.media_type, &bytes)?;
-            }
+        let image = format!("{}:{}", source.repository.name(), source.tag);
+        let manifest: ImageManifest = serde_json::from_slice(&fetched.bytes)
+            .map_err(|err| PublishError::Manifest(image.clone(), err.to_string()))?;
+        let config = client.blob(&source.repository, &manifest.config.digest)?;
+        let config: ImageConfig = serde_json::from_slice(&config)
+            .map_err(|err| PublishError::Manifest(image.clone(), format!("its config: {err}")))?;
+        let platform = image_platform(source.arch, &config)
+            .map_err(|source| PublishError::Platform { image, source })?;
+        if source.repository != *target {
+            copy_image(client, target, source, &manifest)?;
+            let digest = fetched.digest.to_string();
+            client.put_manifest(target, &digest, &fetched.media_type, &fetched.bytes)?;
         }
-        let digest = fetched.digest.to_string();
-        client.put_manifest(target, &digest, &fetched.media_type, &fetched.bytes)?;
         built.push(ArchImage {
+            entry: source.entry.clone(),
             arch: source.arch,
             manifest: Descriptor::of(&fetched.media_type, &fetched.bytes),
+            platform,
         });
     }
     let current = current_index(client, target, tag)?;
-    let assembled = assemble_index(declared, &built, current.as_ref());
+    let assembled = assemble_index(entries, &built, current.as_ref());
     let bytes = serde_json::to_vec(&assembled.index).expect("an index serialises");
     let digest = client.put_manifest(target, tag, MediaType::OCI_INDEX, &bytes)?;
     progress(&format!("{}:{tag} -> {digest}", target.name()));
     Ok(PublishedTag { digest, assembled })
+}
+
+/// Writes each SharedTag of `build` in the agent's own `<arch>/<repo>` (`target`) as an
+/// index over every entry of `file` sharing it on `build`'s architecture, once `build`'s
+/// image is pushed under its own tags: an agent building two entries that share a tag (two
+/// Windows variants) keeps both there, rather than the later push replacing the other.
+pub fn publish_arch_shared_tags(
+    client: &Client,
+    target: &Repository,
+    file: &LibraryFile,
+    build: &PlannedBuild,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Vec<PublishedTag>, PublishError> {
+    let mut published = Vec::new();
+    for tag in &build.shared_tags {
+        let entries: Vec<TagEntry> = file
+            .entries_for_tag(tag)
+            .into_iter()
+            .filter_map(|entry| TagEntry::of(&build.repo, entry, Some(build.arch)))
+            .collect();
+        let sources = arch_sources(target, &entries)?;
+        published.push(publish_tag(
+            client, target, tag, &entries, &sources, progress,
+        )?);
+    }
+    Ok(published)
+}
+
+/// Makes the blobs of `manifest` exist in `target`: mounted from `source`, uploaded where
+/// the registry refuses the mount.
+fn copy_image(
+    client: &Client,
+    target: &Repository,
+    source: &ArchSource,
+    manifest: &ImageManifest,
+) -> Result<(), PublishError> {
+    for blob in std::iter::once(&manifest.config).chain(&manifest.layers) {
+        if !client.mount_blob(target, &blob.digest, &source.repository)? {
+            let bytes = client.blob(&source.repository, &blob.digest)?;
+            client.push_blob_bytes(target, &blob.media_type, &bytes)?;
+        }
+    }
+    Ok(())
 }
 
 /// The index published at `tag` now, if there is one.

@@ -248,7 +248,7 @@ fn the_example_library_builds_publishes_pulls_and_survives_a_failed_build() {
                 "{}:{} {}",
                 p["repository"].as_str().unwrap(),
                 p["tag"].as_str().unwrap(),
-                p["architectures"]
+                p["platforms"]
             )
         })
         .collect();
@@ -263,7 +263,8 @@ fn the_example_library_builds_publishes_pulls_and_survives_a_failed_build() {
             .find(|t| t.starts_with(&format!("{expected} ")))
             .unwrap_or_else(|| panic!("{expected} in {tags:?}"));
         assert!(
-            line.contains(r#""amd64":"updated""#) && line.contains(r#""arm64v8":"missing""#),
+            line.contains(r#""arch":"amd64","outcome":"updated""#)
+                && line.contains(r#""arch":"arm64v8","outcome":"missing""#),
             "{line}"
         );
     }
@@ -353,8 +354,6 @@ fn the_example_library_builds_publishes_pulls_and_survives_a_failed_build() {
     assert!(!failed.status.success(), "the broken build fails");
     let cli_log = check(
         hallmark(&["build", "logs", "hello:latest", "--arch", "amd64"])
-            .arg("--library")
-            .arg(example.join("library"))
             .arg("--data")
             .arg(&data),
     );
@@ -362,8 +361,9 @@ fn the_example_library_builds_publishes_pulls_and_survives_a_failed_build() {
     assert_eq!(
         String::from_utf8_lossy(&cli_log.stdout),
         log,
-        "the CLI and the API show one log"
+        "the CLI and the API show one log, whichever tag of the entry names it"
     );
+    assert_eq!(build_log(&server, "amd64/hello", "latest"), log);
     assert!(
         log.contains("about to fail") && log.contains("non-zero code: 7"),
         "{log}"

@@ -14,6 +14,7 @@ mod fixture;
 mod graph;
 mod lint_docs;
 mod list_cat;
+mod publish_shared_tags;
 mod registry_clients;
 mod scan_cmd;
 mod search_clients;

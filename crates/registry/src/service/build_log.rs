@@ -1,11 +1,14 @@
 //! `GET /v2/<arch>/<repo>/builds/<tag>/log`: the newest build log of a per-architecture tag,
-//! as plain text, to anyone who may pull the repository (the open build process).
+//! any Tag or SharedTag of the entry built, as plain text, to anyone who may pull the
+//! repository (the open build process).
 //!
 //! The logs are files under the folder [`crate::RegistryConfig::build_logs`] names, laid out
-//! by the `build` crate's `logs` module as `<arch>/<repo>/<tag>/<start>-<identity>.log`; the
-//! newest is the last name in order. The registry only reads them.
+//! by the `build` crate's `logs` module: `<arch>/<repo>/tags/<tag>` holds the name of the
+//! newest log of a build carrying the tag, one line, and the log is that file in
+//! `<arch>/<repo>/logs/`. The registry only reads them.
 
-use std::path::{Path, PathBuf};
+use std::io;
+use std::path::Path;
 
 use axum::body::Body;
 use axum::http::{header, StatusCode};
@@ -35,13 +38,16 @@ impl<B: BlobStore, M: MetaStore> Registry<B, M> {
             ));
         }
         let root = self.config.build_logs.as_ref().ok_or_else(unknown)?;
-        let folder = root.join(name.as_str()).join(tag);
-        let read = tokio::task::spawn_blocking(move || newest_log(&folder).map(std::fs::read))
+        let folder = root.join(name.as_str());
+        let tag_index = folder.join("tags").join(tag);
+        let read = tokio::task::spawn_blocking(move || read_log(&folder, &tag_index))
             .await
             .map_err(|err| RegistryError::new(ErrorCode::Unknown, err.to_string()))?;
-        let text = read.ok_or_else(unknown)?.map_err(|err| {
-            RegistryError::new(ErrorCode::Unknown, format!("reading the build log: {err}"))
-        })?;
+        let text = read
+            .map_err(|err| {
+                RegistryError::new(ErrorCode::Unknown, format!("reading the build log: {err}"))
+            })?
+            .ok_or_else(unknown)?;
         let length = text.len().to_string();
         respond(
             StatusCode::OK,
@@ -54,11 +60,30 @@ impl<B: BlobStore, M: MetaStore> Registry<B, M> {
     }
 }
 
-/// The last `*.log` in `folder` by name, if any.
-fn newest_log(folder: &Path) -> Option<PathBuf> {
-    std::fs::read_dir(folder)
-        .ok()?
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|path| path.extension().is_some_and(|ext| ext == "log"))
-        .max_by(|a, b| a.file_name().cmp(&b.file_name()))
+/// The log `tag_index` names in `folder`'s `logs`, if the tag has one. The index must hold
+/// one plain `*.log` name, so that it never leads out of the logs folder.
+fn read_log(folder: &Path, tag_index: &Path) -> io::Result<Option<Vec<u8>>> {
+    let pointer = match std::fs::read_to_string(tag_index) {
+        Ok(pointer) => pointer,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(err),
+    };
+    let name = pointer.trim_end_matches('\n');
+    let plain = !name.starts_with('.')
+        && name.ends_with(".log")
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+    if !plain {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "the tag's index does not name a log",
+        ));
+    }
+    match std::fs::read(folder.join("logs").join(name)) {
+        Ok(log) => Ok(Some(log)),
+        // Someone removed the log by hand: the tag has none now.
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(err),
+    }
 }

@@ -1,4 +1,5 @@
-//! `GET /v2/<arch>/<repo>/builds/<tag>/log`: the newest finished build log, as text.
+//! `GET /v2/<arch>/<repo>/builds/<tag>/log`: the newest build log of any tag of an entry, as
+//! text, found through the tag index the build crate writes.
 
 use std::fs;
 
@@ -7,30 +8,44 @@ use registry::RegistryConfig;
 use crate::App;
 
 #[tokio::test]
-async fn the_newest_build_log_of_a_tag_is_served_as_text() {
+async fn every_tag_of_an_entry_serves_its_newest_build_log_as_text() {
     let logs = tempfile::tempdir().unwrap();
-    let folder = logs.path().join("amd64/hello/1.0");
-    fs::create_dir_all(&folder).unwrap();
-    fs::write(folder.join("000000000100-aaaaaaaaaaaa.log"), "old build\n").unwrap();
+    let folder = logs.path().join("amd64/hello");
+    fs::create_dir_all(folder.join("logs")).unwrap();
+    fs::create_dir_all(folder.join("tags")).unwrap();
     fs::write(
-        folder.join("000000000200-bbbbbbbbbbbb.log"),
+        folder.join("logs/000000000100-aaaaaaaaaaaa.log"),
+        "old build\n",
+    )
+    .unwrap();
+    fs::write(
+        folder.join("logs/000000000200-bbbbbbbbbbbb.log"),
         "Step 1/2 : FROM debian\nerror: boom\n",
     )
     .unwrap();
-    // A log still being written has a temporary name and is never served.
-    fs::write(folder.join(".tmpXYZ"), "running\n").unwrap();
+    // The entry's Tags and its SharedTag name its newest build; an older tag the entry no
+    // longer holds still names the build that had it.
+    for (tag, log) in [
+        ("1.0", "000000000200-bbbbbbbbbbbb.log\n"),
+        ("1", "000000000200-bbbbbbbbbbbb.log\n"),
+        ("latest", "000000000200-bbbbbbbbbbbb.log\n"),
+        ("0.9", "000000000100-aaaaaaaaaaaa.log\n"),
+        ("broken", "../../../../etc/passwd.log\n"),
+        ("gone", "000000000300-cccccccccccc.log\n"),
+    ] {
+        fs::write(folder.join("tags").join(tag), log).unwrap();
+    }
     let config = RegistryConfig {
         build_logs: Some(logs.path().to_owned()),
         ..RegistryConfig::default()
     };
     let app = App::with_config(config).await;
+    let newest = "Step 1/2 : FROM debian\nerror: boom\n";
     let cases = [
-        (
-            "/v2/amd64/hello/builds/1.0/log",
-            200,
-            None,
-            "Step 1/2 : FROM debian\nerror: boom\n",
-        ),
+        ("/v2/amd64/hello/builds/1.0/log", 200, None, newest),
+        ("/v2/amd64/hello/builds/1/log", 200, None, newest),
+        ("/v2/amd64/hello/builds/latest/log", 200, None, newest),
+        ("/v2/amd64/hello/builds/0.9/log", 200, None, "old build\n"),
         (
             "/v2/amd64/hello/builds/2.0/log",
             404,
@@ -49,12 +64,25 @@ async fn the_newest_build_log_of_a_tag_is_served_as_text() {
             Some("TAG_INVALID"),
             "",
         ),
+        // An index that leads out of the logs folder is refused, not followed.
+        (
+            "/v2/amd64/hello/builds/broken/log",
+            500,
+            Some("UNKNOWN"),
+            "",
+        ),
+        (
+            "/v2/amd64/hello/builds/gone/log",
+            404,
+            Some("MANIFEST_UNKNOWN"),
+            "",
+        ),
     ];
     for (uri, status, code, body) in cases {
         let reply = app.get(uri).await;
         reply.expect(status, code);
         if status == 200 {
-            assert_eq!(String::from_utf8_lossy(&reply.body), body);
+            assert_eq!(String::from_utf8_lossy(&reply.body), body, "{uri}");
             assert_eq!(
                 reply.header("content-type"),
                 Some("text/plain; charset=utf-8")

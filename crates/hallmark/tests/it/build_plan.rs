@@ -1,5 +1,6 @@
 //! `hallmark build --plan` and the native build path: the plan as a table and as JSON, a
-//! native build of what it lists, and a second plan that finds everything up to date.
+//! native build of what it lists, a second plan that finds everything up to date, and a build
+//! into a registry's data folder that the next advisory import re-matches.
 
 use std::process::{Command, Output};
 
@@ -94,4 +95,67 @@ fn the_plan_lists_what_a_native_build_then_makes_up_to_date() {
     let index: serde_json::Value =
         serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
     assert_eq!(index["manifests"][0]["digest"], build["image"]);
+}
+
+/// A build into a registry's data folder records the built image's inventory in its store,
+/// so the next advisory import re-matches what was built, under the name it was built as.
+#[tokio::test]
+async fn a_build_into_a_registry_data_folder_is_re_matched_by_db_import() {
+    let ws = Workspace::new();
+    let repo = ws.repo("images");
+    let commit = repo.commit(&[
+        ("mini/Dockerfile", "FROM scratch\nCOPY rootfs/ /\n"),
+        (
+            "mini/rootfs/etc/os-release",
+            "ID=debian\nVERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\n",
+        ),
+        (
+            "mini/rootfs/var/lib/dpkg/status",
+            "Package: apt\nStatus: install ok installed\nArchitecture: amd64\nVersion: 2.6.1\n",
+        ),
+    ]);
+    let head = header(&repo.url(), &commit);
+    ws.library(&[(
+        "mini",
+        format!("{head}\nTags: 12, latest\nArchitectures: amd64\nDirectory: mini\n"),
+    )]);
+    store::open_embedded(&ws.path("data")).await.unwrap();
+    let built = hallmark(&ws, &["--arch", "amd64", "--engine", "native"]);
+    let stderr = String::from_utf8_lossy(&built.stderr);
+    assert!(
+        stderr.contains("scanned amd64 mini:12: 1 packages"),
+        "{stderr}"
+    );
+
+    let debian12 =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scan/tests/data/debian12");
+    let imported = Command::new(env!("CARGO_BIN_EXE_hallmark"))
+        .args(["--format", "json", "db", "import", "--source", "debian12"])
+        .arg(debian12)
+        .env("HALLMARK_DATA", ws.path("data"))
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&imported.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&imported.stderr)));
+    let changes: Vec<String> = report["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let finding = &c["finding"];
+            format!(
+                "{} {} {} {}@{}",
+                c["tag"].as_str().unwrap(),
+                c["kind"].as_str().unwrap(),
+                finding["advisory"].as_str().unwrap(),
+                finding["package"].as_str().unwrap(),
+                finding["version"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        ["amd64/mini:12 new DEBIAN-CVE-2011-3374 apt@2.6.1"],
+        "{report:#}"
+    );
 }

@@ -19,6 +19,11 @@
 use std::collections::BTreeMap;
 
 use oci::manifest::{Descriptor, ImageIndex, ImageManifest, MediaType, Platform, EMPTY_JSON};
+// BuildKit's attestation-manifest annotations live in `oci` (scans and pulls skip such
+// entries too); they are named here beside the annotations attach writes.
+pub use oci::manifest::{
+    ATTESTATION_MANIFEST, REFERENCE_DIGEST_ANNOTATION, REFERENCE_TYPE_ANNOTATION,
+};
 
 use crate::cosign::{Bundle, SignedPayload, SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE};
 use crate::dsse::{Envelope, IN_TOTO_PAYLOAD_TYPE};
@@ -30,12 +35,6 @@ use crate::time::Timestamp;
 pub const DSSE_ENVELOPE_MEDIA_TYPE: &str = "application/vnd.dsse.envelope.v1+json";
 /// The layer annotation naming a statement's predicate type (BuildKit's).
 pub const PREDICATE_TYPE_ANNOTATION: &str = "in-toto.io/predicate-type";
-/// The index-entry annotation saying what kind of reference an entry is (BuildKit's).
-pub const REFERENCE_TYPE_ANNOTATION: &str = "vnd.docker.reference.type";
-/// The index-entry annotation naming the manifest an attestation manifest is about.
-pub const REFERENCE_DIGEST_ANNOTATION: &str = "vnd.docker.reference.digest";
-/// The value of [`REFERENCE_TYPE_ANNOTATION`] on attestation manifests.
-pub const ATTESTATION_MANIFEST: &str = "attestation-manifest";
 /// What a bundle referrer holds (`dsse-envelope` or `message-signature`), per cosign.
 pub const BUNDLE_CONTENT_ANNOTATION: &str = "dev.sigstore.bundle.content";
 /// The predicate type of the statement in a bundle referrer, per cosign.
@@ -230,7 +229,7 @@ pub fn index_with_attestations(index: &ImageIndex, entries: &[Descriptor]) -> Bl
 
 /// The manifest an index entry attests to, when the entry is an attestation manifest.
 pub fn attestation_subject(entry: &Descriptor) -> Option<oci::Digest> {
-    if entry.annotations.get(REFERENCE_TYPE_ANNOTATION)? != ATTESTATION_MANIFEST {
+    if !entry.is_attestation_manifest() {
         return None;
     }
     entry

@@ -292,15 +292,7 @@ impl Client {
     ) -> Result<(), ClientError> {
         let mut index = self
             .referrers_index(repository, subject)?
-            .unwrap_or_else(|| ImageIndex {
-                schema_version: 2,
-                media_type: Some(MediaType::OCI_INDEX.to_owned()),
-                artifact_type: None,
-                manifests: Vec::new(),
-                subject: None,
-                annotations: Default::default(),
-                extra: Default::default(),
-            });
+            .unwrap_or_else(|| ImageIndex::new(Vec::new()));
         if index.manifests.iter().any(|m| m.digest == entry.digest) {
             return Ok(());
         }

@@ -119,13 +119,26 @@ impl Descriptor {
     pub fn empty() -> Self {
         Self::of(MediaType::OCI_EMPTY, EMPTY_JSON)
     }
+
+    /// Whether this index entry is BuildKit's attestation manifest rather than an image.
+    pub fn is_attestation_manifest(&self) -> bool {
+        self.annotations
+            .get(REFERENCE_TYPE_ANNOTATION)
+            .is_some_and(|kind| kind == ATTESTATION_MANIFEST)
+    }
 }
 
 /// The bytes of the empty descriptor's blob.
 pub const EMPTY_JSON: &[u8] = b"{}";
 
-/// The annotation that gives an OCI layout's index entry its tag.
-pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
+/// The annotation that gives an OCI layout's index entry its tag (`skopeo inspect oci:DIR:TAG`).
+pub const REF_NAME_ANNOTATION: &str = "org.opencontainers.image.ref.name";
+/// The index-entry annotation saying what kind of reference an entry is (BuildKit's).
+pub const REFERENCE_TYPE_ANNOTATION: &str = "vnd.docker.reference.type";
+/// The index-entry annotation naming the manifest an attestation manifest is about.
+pub const REFERENCE_DIGEST_ANNOTATION: &str = "vnd.docker.reference.digest";
+/// The value of [`REFERENCE_TYPE_ANNOTATION`] on attestation manifests.
+pub const ATTESTATION_MANIFEST: &str = "attestation-manifest";
 
 /// The platform an image runs on, as an index entry (or an image config, whose top-level
 /// fields have the same names) states it.
@@ -233,6 +246,19 @@ pub struct ImageIndex {
 }
 
 impl ImageIndex {
+    /// An OCI index of `manifests`, with nothing else set.
+    pub fn new(manifests: Vec<Descriptor>) -> Self {
+        Self {
+            schema_version: 2,
+            media_type: Some(MediaType::OCI_INDEX.to_owned()),
+            artifact_type: None,
+            manifests,
+            subject: None,
+            annotations: BTreeMap::new(),
+            extra: ExtraFields::new(),
+        }
+    }
+
     /// The entries for `wanted`, in the index's order (an index may list several, such as an
     /// image and its attestation manifest; the first is the image by convention).
     pub fn entries_for(&self, wanted: &crate::Platform) -> impl Iterator<Item = &Descriptor> {

@@ -7,14 +7,11 @@ use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use oci::manifest::{Descriptor, ImageIndex, MediaType};
+use oci::manifest::{Descriptor, ImageIndex, MediaType, REF_NAME_ANNOTATION};
 use oci::{DigestAlgorithm, DigestWriter};
 
 use super::layer::{gzip, Tree};
 use super::NativeError;
-
-/// The annotation naming an image inside a layout (`skopeo inspect oci:DIR:NAME`).
-const REF_NAME: &str = "org.opencontainers.image.ref.name";
 
 /// A layout being written in a staging folder.
 #[derive(Debug)]
@@ -104,16 +101,8 @@ impl Staging {
             fs::remove_dir_all(&scratch).map_err(NativeError::io(&scratch))?;
         }
         let mut entry = manifest.clone();
-        entry.annotations = BTreeMap::from([(REF_NAME.to_owned(), name.to_owned())]);
-        let index = ImageIndex {
-            schema_version: 2,
-            media_type: Some(MediaType::OCI_INDEX.to_owned()),
-            artifact_type: None,
-            manifests: vec![entry],
-            subject: None,
-            annotations: BTreeMap::new(),
-            extra: BTreeMap::new(),
-        };
+        entry.annotations = BTreeMap::from([(REF_NAME_ANNOTATION.to_owned(), name.to_owned())]);
+        let index = ImageIndex::new(vec![entry]);
         let index = serde_json::to_vec(&index).expect("an index serialises");
         let root = self.dir.path();
         for (file, content) in [

@@ -9,9 +9,8 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use client::{Client, ClientOptions, ImageRef, Repository};
-use oci::manifest::{Descriptor, ImageManifest, Manifest};
+use oci::manifest::{Descriptor, ImageIndex, ImageManifest, Manifest, REF_NAME_ANNOTATION};
 use oci::Digest;
-use serde_json::json;
 
 /// The tag the temporary layout gives the pulled image.
 pub const TAG: &str = "scan";
@@ -48,15 +47,10 @@ pub fn pull(
         }
         Manifest::Image(manifest) => pull_image(&client, repository, &manifest, root)?,
     }
-    let index = json!({
-        "schemaVersion": 2,
-        "manifests": [{
-            "mediaType": top.media_type,
-            "digest": top.digest.to_string(),
-            "size": top.bytes.len(),
-            "annotations": {"org.opencontainers.image.ref.name": TAG},
-        }],
-    });
+    let mut entry = Descriptor::of(&top.media_type, &top.bytes);
+    entry.digest = top.digest.clone();
+    entry.annotations = BTreeMap::from([(REF_NAME_ANNOTATION.to_owned(), TAG.to_owned())]);
+    let index = ImageIndex::new(vec![entry]);
     write_file(&root.join("index.json"), &serde_json::to_vec(&index)?)?;
     write_file(
         &root.join("oci-layout"),
@@ -68,10 +62,7 @@ pub fn pull(
 /// Whether an index entry is an image of the wanted platform (attestation manifests and
 /// `unknown/unknown` entries are not images).
 fn selected(entry: &Descriptor, wanted: Option<&str>) -> bool {
-    let attestation = entry
-        .annotations
-        .get("vnd.docker.reference.type")
-        .is_some_and(|t| t == "attestation-manifest");
+    let attestation = entry.is_attestation_manifest();
     let Some(platform) = &entry.platform else {
         return !attestation && wanted.is_none();
     };

@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
-use oci::manifest::{Descriptor, ImageConfig, ImageIndex, Manifest, MediaType, REF_NAME};
+use oci::manifest::{
+    Descriptor, ImageConfig, ImageIndex, Manifest, MediaType, REF_NAME_ANNOTATION,
+};
 use oci::Digest;
 
 use super::{
@@ -37,7 +39,7 @@ pub(super) fn scan(
     };
     let mut out = Vec::new();
     for descriptor in &index.manifests {
-        let name = descriptor.annotations.get(REF_NAME);
+        let name = descriptor.annotations.get(REF_NAME_ANNOTATION);
         if tag.is_some_and(|t| name.map(String::as_str) != Some(t)) {
             continue;
         }
@@ -113,10 +115,7 @@ impl Layout<'_> {
     /// Whether an index entry is an image to scan: not BuildKit's provenance (a manifest for
     /// platform unknown/unknown), and of the platform asked for when it names one.
     fn wanted(&self, child: &Descriptor) -> bool {
-        let attestation = child
-            .annotations
-            .get("vnd.docker.reference.type")
-            .is_some_and(|t| t == "attestation-manifest");
+        let attestation = child.is_attestation_manifest();
         let Some(p) = &child.platform else {
             return !attestation;
         };

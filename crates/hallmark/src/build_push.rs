@@ -81,7 +81,7 @@ impl PushArgs {
         let repository = Repository::parse(&name).with_context(|| {
             format!("{name} is not a repository: give --registry as HOST[:PORT]")
         })?;
-        let client = self.access.client()?;
+        let client = self.client()?;
         let mut progress = |line: &str| eprintln!("hallmark: {line}");
         push_image(&client, &repository, &build.tags, image, &mut progress)
             .with_context(|| format!("pushing {} to {name}", build.entry))?;

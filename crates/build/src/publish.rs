@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 
 use attest::attach::attestation_subject;
 use library::Entry;
-use oci::manifest::{Descriptor, ImageConfig, ImageIndex, MediaType, Platform};
+use oci::manifest::{Descriptor, ImageConfig, ImageIndex, Platform};
 use oci::Architecture;
 
 pub mod remote;
@@ -219,15 +219,7 @@ pub fn assemble_index(
             .filter(|d| attestation_subject(d).is_some_and(|subject| kept.contains(&subject)))
             .cloned(),
     );
-    let index = ImageIndex {
-        schema_version: 2,
-        media_type: Some(MediaType::OCI_INDEX.to_owned()),
-        artifact_type: None,
-        manifests,
-        subject: None,
-        annotations: BTreeMap::new(),
-        extra: BTreeMap::new(),
-    };
+    let index = ImageIndex::new(manifests);
     Assembled { index, outcomes }
 }
 

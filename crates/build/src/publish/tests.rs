@@ -1,4 +1,5 @@
 use super::*;
+use oci::manifest::MediaType;
 use Architecture::{Amd64, Arm64v8, WindowsAmd64, I386};
 
 /// Windows Server 2022 and 2025, as their images' configs state them.

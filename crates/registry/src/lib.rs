@@ -46,7 +46,7 @@ pub use metrics::Metrics;
 pub use name::{Reference, RepositoryName, MAX_NAME_LEN};
 pub use route::{AdminRoute, Route};
 pub use routes::{router, shared_router};
-pub use server::serve;
+pub use server::{read_blob_get_head, serve};
 
 /// The registry's limits and policies.
 #[derive(Debug, Clone, PartialEq, Eq)]

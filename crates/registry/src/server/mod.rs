@@ -71,6 +71,20 @@ pub async fn serve(listener: TcpListener, app: Router, shutdown: impl Future<Out
     let _ = all_ended.recv().await;
 }
 
+/// How the blob GET path reads `bytes` as the start of a connection: `Some((head length,
+/// keep-alive))` for a blob GET it serves itself, `None` for a head that has not fully arrived
+/// or that it leaves to hyper. Public for the fuzz target: request heads are untrusted input.
+pub fn read_blob_get_head(bytes: &[u8]) -> Option<(usize, bool)> {
+    match head::parse(bytes) {
+        Parsed::BlobGet {
+            head_len,
+            keep_alive,
+            ..
+        } => Some((head_len, keep_alive)),
+        Parsed::Partial | Parsed::HandOver => None,
+    }
+}
+
 /// A failed `accept`: a connection reset before it was taken costs nothing, but running out
 /// of file descriptors would fail again at once, so the loop waits a second for some to close.
 async fn wait_after_accept_error(error: io::Error) {

@@ -44,9 +44,15 @@ pub use reference::{ImageRef, Repository};
 /// How a [`Client`] authenticates and connects.
 #[derive(Debug, Clone, Default)]
 pub struct ClientOptions {
-    /// Credentials for every registry this client talks to (`--creds USER:PASS`); when
-    /// `None`, the docker config file's entry for the registry, if any.
+    /// Credentials for every registry this client talks to (`--creds USER:PASS`), or only
+    /// for [`ClientOptions::creds_registry`]; when `None`, the docker config file's entry for
+    /// the registry, if any.
     pub creds: Option<Credentials>,
+    /// The one registry (`host[:port]`, as references name it) that `creds` are sent to;
+    /// every other registry gets the docker config's entry. `None` sends them everywhere,
+    /// which suits a command that talks to one registry; a build agent that also reads
+    /// external parents must not hand its robot's secret to their registries.
+    pub creds_registry: Option<String>,
     /// Plain HTTP to every registry (loopback registries always get plain HTTP).
     pub insecure: bool,
     /// The docker config file; `None` for `$DOCKER_CONFIG/config.json`, else

@@ -282,11 +282,14 @@ impl Client {
             })
     }
 
-    /// The credentials for `registry`: `--creds` for every registry, else the docker config's.
+    /// The credentials for `registry`: `--creds` where they apply, else the docker config's.
     fn secret(&self, registry: &str) -> Result<Option<Secret>, ClientError> {
+        let only = self.options.creds_registry.as_deref();
         match &self.options.creds {
-            Some(credentials) => Ok(Some(Secret::Password(credentials.clone()))),
-            None => self.docker_config.secret_for(registry),
+            Some(credentials) if only.is_none_or(|only| only == registry) => {
+                Ok(Some(Secret::Password(credentials.clone())))
+            }
+            _ => self.docker_config.secret_for(registry),
         }
     }
 
@@ -531,6 +534,29 @@ pub(crate) fn encode(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn creds_for_one_registry_go_to_no_other() {
+        use crate::{ClientOptions, Credentials};
+
+        let empty_config = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(empty_config.path(), "{}").unwrap();
+        let client = |creds_registry: Option<&str>| {
+            Client::new(ClientOptions {
+                creds: Some(Credentials::parse("robot:secret").unwrap()),
+                creds_registry: creds_registry.map(str::to_owned),
+                docker_config: Some(empty_config.path().to_owned()),
+                ..ClientOptions::default()
+            })
+            .unwrap()
+        };
+        let scoped = client(Some("127.0.0.1:5000"));
+        assert!(scoped.secret("127.0.0.1:5000").unwrap().is_some());
+        assert!(scoped.secret("127.0.0.1:5001").unwrap().is_none());
+        assert!(scoped.secret("mcr.microsoft.com").unwrap().is_none());
+        let everywhere = client(None);
+        assert!(everywhere.secret("mcr.microsoft.com").unwrap().is_some());
+    }
 
     #[test]
     fn locations_resolve_against_the_url_they_answered() {

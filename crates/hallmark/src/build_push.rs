@@ -59,10 +59,11 @@ impl PushArgs {
             .no_cache(self.verify_reproducible))
     }
 
-    /// A distribution client with the agent's credentials and the docker config: it resolves
-    /// external parents and reads every parent's layers.
+    /// A distribution client with the agent's credentials for `--registry` and the docker
+    /// config for every other registry: it resolves external parents and reads every parent's
+    /// layers without handing the robot's secret to an external parent's registry.
     pub fn client(&self) -> anyhow::Result<client::Client> {
-        self.access.client()
+        self.access.client_for(self.registry.as_deref())
     }
 
     /// Pushes `image` to `<registry>/<arch>/<repo>` under the build's tags, and writes its

@@ -61,6 +61,12 @@ pub struct Remote {
 impl RegistryArgs {
     /// A distribution client with these credentials and transport.
     pub fn client(&self) -> anyhow::Result<client::Client> {
+        self.client_for(None)
+    }
+
+    /// A distribution client that sends `--creds` only to `registry` (when given) and the
+    /// docker config's entries to every other registry.
+    pub fn client_for(&self, registry: Option<&str>) -> anyhow::Result<client::Client> {
         let creds = self
             .creds
             .as_deref()
@@ -69,6 +75,7 @@ impl RegistryArgs {
             .context("--creds takes USER:PASS")?;
         Ok(client::Client::new(client::ClientOptions {
             creds,
+            creds_registry: registry.map(str::to_owned),
             insecure: self.insecure,
             docker_config: self.authfile.clone(),
             ..client::ClientOptions::default()

@@ -59,20 +59,25 @@ fn lock(path: &Path) -> File {
 /// fetched from the Debian archive apt is configured with.
 pub fn bookworm_minbase() -> PathBuf {
     cached("bookworm-minbase", |dir| {
-        let mut debootstrap = Command::new("debootstrap");
-        debootstrap
+        run(Command::new("debootstrap")
             .args(["--variant=minbase", "bookworm"])
             .arg(dir)
-            .arg(debian_mirror());
-        let output = debootstrap
-            .output()
-            .unwrap_or_else(|e| panic!("{debootstrap:?}: {e}"));
-        assert!(
-            output.status.success(),
-            "{debootstrap:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+            .arg(debian_mirror()));
     })
+}
+
+/// Runs an outside tool a test relies on, panicking with its stderr when it fails; returns
+/// its stdout.
+pub fn run(command: &mut Command) -> Vec<u8> {
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("{command:?}: {e}"));
+    assert!(
+        output.status.success(),
+        "{command:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
 }
 
 /// The Debian archive apt is configured with. Only `*.list` and `*.sources` files count, as

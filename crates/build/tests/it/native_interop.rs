@@ -14,22 +14,11 @@ use build::clock::FixedClock;
 use build::engine::{BuildRequest, BuiltImage, Engine};
 use build::identity::BuildIdentity;
 use build::native::NativeEngine;
+use fixture_cache::run;
 use oci::manifest::{ImageConfig, ImageIndex, ImageManifest};
 use oci::{Architecture, Digest, DigestAlgorithm};
 
 const EPOCH: i64 = 1_700_000_000;
-
-fn run(command: &mut Command) -> Vec<u8> {
-    let output = command
-        .output()
-        .unwrap_or_else(|e| panic!("{command:?}: {e}"));
-    assert!(
-        output.status.success(),
-        "{command:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output.stdout
-}
 
 /// GNU tar's layer of `rootfs`: what the native builder must write for `ADD` of any archive
 /// of the same files.

@@ -145,13 +145,5 @@ pub fn package_json(name: &str, version: &str) -> Vec<u8> {
 /// Runs an outside tool the tests compare with, panicking with its stderr when it fails;
 /// returns its stdout.
 pub fn run(command: &mut std::process::Command) -> String {
-    let output = command
-        .output()
-        .unwrap_or_else(|e| panic!("{command:?}: {e}"));
-    assert!(
-        output.status.success(),
-        "{command:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
+    String::from_utf8(fixture_cache::run(command)).unwrap()
 }

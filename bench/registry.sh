@@ -2,7 +2,9 @@
 # Hallmark's registry beside Debian's docker-registry (distribution 2.8) in one run, both on
 # loopback over fresh data folders, reported as ratios:
 #   - manifest GET requests/s at 32 connections (wrk), goal: Hallmark >= 2x distribution;
-#   - 1 GiB blob GET throughput (curl), goal: Hallmark >= 1.5x distribution;
+#   - 1 GiB blob GET throughput (curl), goal: Hallmark >= 1.5x distribution; beside them a bare
+#     sendfile(2) server (bench/bare_sendfile.py) with the same file and client, the fastest
+#     any server can deliver to that client here;
 #   - 1 GiB monolithic push (POST, then PUT with the whole body), goal: Hallmark >= 80% of the
 #     speed of sha256sum over the same file.
 # Not part of CI. Usage: bench/registry.sh [WRK-SECONDS] (default 10). Installs wrk and
@@ -133,9 +135,16 @@ for run in $(seq "$runs"); do
   sha_s+="$(python3 -c "import sys; print(float(sys.argv[2]) - float(sys.argv[1]))" "$start" "$(date +%s.%N)") "
 done
 
+bare_port=$(free_port)
+python3 bench/bare_sendfile.py "$bare_port" "$work/big" 2>"$work/bare.log" &
+pids+=($!)
+bare_url=http://127.0.0.1:$bare_port
+for _ in $(seq 100); do curl -sfI -o /dev/null "$bare_url/" && break; sleep 0.1; done
+
 echo "1 GiB blob GETs, $get_runs each, alternating" >&2
+get_s[bare]=""
 for run in $(seq "$get_runs"); do
-  for name in hallmark distribution; do
+  for name in hallmark distribution bare; do
     url_var=${name}_url
     get_s[$name]+="$(curl -sSf -o /dev/null -w '%{time_total}' "${!url_var}/v2/bench/big/blobs/$big_digest") "
   done
@@ -160,6 +169,7 @@ d_push=$(tr ' ' '\n' <<<"${push_s[distribution]}" | grep . | best)
 sha=$(tr ' ' '\n' <<<"$sha_s" | grep . | best)
 h_get=$(tr ' ' '\n' <<<"${get_s[hallmark]}" | grep . | best)
 d_get=$(tr ' ' '\n' <<<"${get_s[distribution]}" | grep . | best)
+bare_get=$(tr ' ' '\n' <<<"${get_s[bare]}" | grep . | best)
 
 cat <<EOF
 
@@ -169,6 +179,7 @@ $(date -u +%F), $(nproc) cores, load average $load_before before and $load_after
 |---|---|---|---|---|
 | manifest GET, 32 connections (req/s) | ${manifest_rps[hallmark]} | ${manifest_rps[distribution]} | $(ratio "${manifest_rps[hallmark]}" "${manifest_rps[distribution]}")x | >= 2x |
 | 1 GiB blob GET (MiB/s, best of $get_runs) | $(mib_per_s "$h_get") | $(mib_per_s "$d_get") | $(ratio "$d_get" "$h_get")x | >= 1.5x |
+| 1 GiB GET, bare sendfile(2) server, same client (MiB/s, best of $get_runs) | $(mib_per_s "$bare_get") | | Hallmark / bare: $(ratio "$bare_get" "$h_get"); bare / distribution: $(ratio "$d_get" "$bare_get")x | - |
 | 1 GiB monolithic push (MiB/s, best of $runs) | $(mib_per_s "$h_push") | $(mib_per_s "$d_push") | $(ratio "$d_push" "$h_push")x | - |
 | sha256sum of the same file (MiB/s, best of $runs) | $(mib_per_s "$sha") | | Hallmark push / sha256sum: $(ratio "$sha" "$h_push") | >= 0.80 |
 EOF

@@ -1,5 +1,6 @@
-//! Who the client is to a registry: credentials given on the command line or found in the
-//! docker config file, and the tokens and Basic headers it has earned, cached per scope.
+//! Who the client is to a registry: credentials given on the command line or found through
+//! the docker config file (its `auths`, or the credential helper its `credHelpers` or
+//! `credsStore` names), and the tokens and Basic headers it has earned, cached per scope.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -10,6 +11,7 @@ use std::time::{Duration, Instant};
 use base64ct::{Base64, Encoding as _};
 use serde::Deserialize;
 
+use crate::cred_helper::HelperAnswers;
 use crate::ClientError;
 
 /// A user name and password (or access token used as one).
@@ -37,6 +39,12 @@ impl Credentials {
         }
     }
 
+    /// The password (or access token used as one), for a caller that passes credentials on
+    /// (the Docker Engine's `X-Registry-Auth`).
+    pub fn password(&self) -> &str {
+        &self.password
+    }
+
     /// The `Authorization: Basic …` value.
     pub(crate) fn basic_header(&self) -> String {
         let pair = format!("{}:{}", self.username, self.password);
@@ -55,8 +63,8 @@ impl fmt::Debug for Credentials {
 }
 
 /// What proves who the client is to one registry.
-#[derive(Debug, Clone)]
-pub(crate) enum Secret {
+#[derive(Clone)]
+pub enum Secret {
     /// A user name and password.
     Password(Credentials),
     /// A refresh token `docker login` stored (`identitytoken`), traded at the realm with an
@@ -69,7 +77,22 @@ pub(crate) enum Secret {
     },
 }
 
+/// Never prints the password or token.
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Password(credentials) => credentials.fmt(f),
+            Self::IdentityToken { username, .. } => f
+                .debug_struct("IdentityToken")
+                .field("username", username)
+                .field("token", &"<redacted>")
+                .finish(),
+        }
+    }
+}
+
 impl Secret {
+    /// The account, for messages (`<token>` for a helper's identity token).
     pub fn username(&self) -> &str {
         match self {
             Self::Password(credentials) => &credentials.username,
@@ -78,11 +101,13 @@ impl Secret {
     }
 }
 
-/// The parts of `~/.docker/config.json` that say how to log in to a registry.
+/// The parts of `~/.docker/config.json` that say how to log in to a registry, and what its
+/// credential helpers answered.
 #[derive(Debug, Default)]
 pub(crate) struct DockerConfig {
     path: PathBuf,
     file: ConfigFile,
+    helpers: HelperAnswers,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -119,38 +144,39 @@ impl DockerConfig {
             path: path.clone(),
             detail: format!("not a docker config: {e}"),
         })?;
-        Ok(Self { path, file })
+        Ok(Self {
+            path,
+            file,
+            helpers: HelperAnswers::default(),
+        })
     }
 
     /// The secret stored for `registry` (as written in references: `docker.io`, `host:5000`).
     ///
-    /// A registry whose credentials live in a helper program is an error only here, when a
-    /// registry asked for credentials, so that anonymous pulls work with any config.
+    /// As for the docker CLI, a registry's `credHelpers` entry, or else `credsStore`, names
+    /// the helper program that alone holds its credentials (an `auths` entry beside it keeps
+    /// only an e-mail address); without either, the `auths` entry holds them. Helpers run only
+    /// here, when a registry asked for credentials, so that anonymous pulls never need them.
     pub fn secret_for(&self, registry: &str) -> Result<Option<Secret>, ClientError> {
         let wanted = canonical_host(registry);
-        let entry = self
-            .file
-            .auths
-            .iter()
-            .find(|(key, _)| canonical_host(key) == wanted)
-            .map(|(_, entry)| entry);
-        if let Some(secret) = entry.map(|e| self.entry_secret(e)).transpose()?.flatten() {
-            return Ok(Some(secret));
-        }
         let helper = self
             .file
             .cred_helpers
             .iter()
             .find(|(key, _)| canonical_host(key) == wanted)
             .map(|(_, helper)| helper)
-            .or(self.file.creds_store.as_ref());
-        match helper {
-            Some(helper) => Err(ClientError::CredentialHelper {
-                host: registry.to_owned(),
-                helper: helper.clone(),
-            }),
-            None => Ok(None),
+            .or(self.file.creds_store.as_ref())
+            .filter(|helper| !helper.is_empty());
+        if let Some(helper) = helper {
+            return self.helpers.get(helper, registry);
         }
+        let entry = self
+            .file
+            .auths
+            .iter()
+            .find(|(key, _)| canonical_host(key) == wanted)
+            .map(|(_, entry)| entry);
+        Ok(entry.map(|e| self.entry_secret(e)).transpose()?.flatten())
     }
 
     fn entry_secret(&self, entry: &AuthEntry) -> Result<Option<Secret>, ClientError> {
@@ -290,13 +316,14 @@ mod tests {
         DockerConfig {
             path: PathBuf::from("config.json"),
             file: serde_json::from_str(json).unwrap(),
+            helpers: HelperAnswers::default(),
         }
     }
 
     fn describe(secret: Result<Option<Secret>, ClientError>) -> String {
         match secret {
             Ok(None) => "none".into(),
-            Ok(Some(Secret::Password(c))) => format!("{}:{}", c.username, c.password),
+            Ok(Some(Secret::Password(c))) => format!("{}:{}", c.username, c.password()),
             Ok(Some(Secret::IdentityToken { username, token })) => {
                 format!("{username} token {token}")
             }
@@ -314,8 +341,7 @@ mod tests {
                 "http://login.example/v2/": {"auth": "Ym9iOg==", "identitytoken": "rt-1"},
                 "helper.example": {}
               },
-              "credHelpers": {"ecr.example": "ecr-login"},
-              "credsStore": "desktop"
+              "credHelpers": {"ecr.example": "hallmark-test-ecr", "login.example": ""}
             }"#,
         );
         let cases = [
@@ -324,9 +350,10 @@ mod tests {
             ("login.example", "bob token rt-1"),
             (
                 "ecr.example",
-                "kept by docker-credential-ecr-login, which Hallmark does not run: pass --creds",
+                "docker-credential-hallmark-test-ecr could not give the credentials for \
+                 ecr.example: docker-credential-hallmark-test-ecr is not installed",
             ),
-            ("helper.example", "kept by docker-credential-desktop"),
+            ("helper.example", "none"),
         ];
         for (registry, expected) in cases {
             let found = describe(config.secret_for(registry));
@@ -334,6 +361,11 @@ mod tests {
         }
         let plain = super::tests::config(r#"{"auths": {"a.example": {"auth": "YTpi"}}}"#);
         assert_eq!(describe(plain.secret_for("b.example")), "none");
+        // A store for every registry outranks the file's entries, as for the docker CLI.
+        let stored = super::tests::config(
+            r#"{"auths": {"a.example": {"auth": "YTpi"}}, "credsStore": "hallmark-test-none"}"#,
+        );
+        assert!(describe(stored.secret_for("a.example")).contains("hallmark-test-none"));
         let broken = super::tests::config(r#"{"auths": {"a.example": {"auth": "!!"}}}"#);
         assert!(describe(broken.secret_for("a.example")).contains("not base64"));
     }

@@ -2,13 +2,14 @@
 //! once checked, and pushed with a HEAD first so existing content is not sent again.
 
 use std::fmt;
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use oci::manifest::Descriptor;
 use oci::{Digest, Hasher};
 use ureq::http::Method;
 
+use crate::retry::Attempt;
 use crate::transport::{check_announced, header, pull, push, resolve, with_query, Call, Payload};
 use crate::{Client, ClientError, Repository};
 
@@ -144,20 +145,31 @@ impl Client {
         Ok(response.status() == 200)
     }
 
-    /// Pushes `size` bytes from `content` as the blob `digest`, unless the repository has it
-    /// already. Returns whether it was uploaded. The registry checks the digest and refuses
-    /// other content (`DIGEST_INVALID`); the digest it reports back is checked here.
+    /// Pushes `size` bytes from `content` (from where it stands) as the blob `digest`,
+    /// unless the repository has it already. Returns whether it was uploaded. The registry
+    /// checks the digest and refuses other content (`DIGEST_INVALID`); the digest it reports
+    /// back is checked here. An upload that fails in a way that may pass starts again, with
+    /// `content` sought back to where it stood.
     pub fn push_blob(
         &self,
         repository: &Repository,
         digest: &Digest,
         size: u64,
-        mut content: impl Read,
+        mut content: impl Read + Seek,
     ) -> Result<bool, ClientError> {
         if self.blob_exists(repository, digest)? {
             return Ok(false);
         }
-        self.upload(repository, digest, Payload::Stream(&mut content, size))?;
+        let start = content
+            .stream_position()
+            .map_err(|source| unreadable(digest, source))?;
+        let mut content = Rewound {
+            reader: content,
+            start,
+            size,
+            digest,
+        };
+        self.upload(repository, digest, &mut content)?;
         Ok(true)
     }
 
@@ -170,7 +182,7 @@ impl Client {
     ) -> Result<Descriptor, ClientError> {
         let descriptor = Descriptor::of(media_type, content);
         if !self.blob_exists(repository, &descriptor.digest)? {
-            self.upload(repository, &descriptor.digest, Payload::Bytes(content))?;
+            self.upload(repository, &descriptor.digest, &mut { content })?;
         }
         Ok(descriptor)
     }
@@ -205,27 +217,81 @@ impl Client {
         Ok(false)
     }
 
-    /// `POST` for an upload, then one `PUT` with the content and its digest.
-    fn upload<'a>(
+    /// `POST` for an upload, then one `PUT` with the content and its digest; started again
+    /// from the `POST` (with the payload `content` gives for that attempt, counted from 1)
+    /// when either fails in a way that may pass.
+    fn upload(
         &self,
-        repository: &'a Repository,
+        repository: &Repository,
         digest: &Digest,
-        content: Payload<'a>,
+        content: &mut dyn Content,
     ) -> Result<(), ClientError> {
-        let url = self.url(repository, "blobs/uploads/");
-        let start = Call::new(Method::POST, repository, url.clone(), push(repository));
-        let response = self.expect(start, &[202])?;
-        let location =
-            header(&response, "location").ok_or_else(|| ClientError::InvalidResponse {
-                host: repository.api_host().to_owned(),
-                request: format!("POST {url}"),
-                detail: "the upload answer has no Location".to_owned(),
-            })?;
-        let target = with_query(&resolve(&url, location), "digest", digest.as_str());
-        let finish = Call::new(Method::PUT, repository, target, push(repository))
-            .header("content-type", "application/octet-stream")
-            .body(content);
-        let response = self.expect(finish, &[201])?;
-        check_announced(repository, &response, digest, "pushed blob")
+        let mut attempt = 0;
+        self.retrying(|| {
+            attempt += 1;
+            let url = self.url(repository, "blobs/uploads/");
+            let start = Call::new(Method::POST, repository, url.clone(), push(repository));
+            let response = match self.attempt(start, &[202])? {
+                Attempt::Done(response) => response,
+                Attempt::Transient(error, wait) => return Ok(Attempt::Transient(error, wait)),
+            };
+            let location =
+                header(&response, "location").ok_or_else(|| ClientError::InvalidResponse {
+                    host: repository.api_host().to_owned(),
+                    request: format!("POST {url}"),
+                    detail: "the upload answer has no Location".to_owned(),
+                })?;
+            let target = with_query(&resolve(&url, location), "digest", digest.as_str());
+            let finish = Call::new(Method::PUT, repository, target, push(repository))
+                .header("content-type", "application/octet-stream")
+                .body(content.payload(attempt)?);
+            Ok(match self.attempt(finish, &[201])? {
+                Attempt::Done(response) => Attempt::Done(check_announced(
+                    repository,
+                    &response,
+                    digest,
+                    "pushed blob",
+                )?),
+                Attempt::Transient(error, wait) => Attempt::Transient(error, wait),
+            })
+        })
+    }
+}
+
+/// What an upload sends, again for each attempt.
+trait Content {
+    /// The body of attempt `attempt` (counted from 1).
+    fn payload(&mut self, attempt: u32) -> Result<Payload<'_>, ClientError>;
+}
+
+impl Content for &[u8] {
+    fn payload(&mut self, _attempt: u32) -> Result<Payload<'_>, ClientError> {
+        Ok(Payload::Bytes(self))
+    }
+}
+
+/// A stream sent from `start` on every attempt.
+struct Rewound<'d, R> {
+    reader: R,
+    start: u64,
+    size: u64,
+    digest: &'d Digest,
+}
+
+impl<R: Read + Seek> Content for Rewound<'_, R> {
+    fn payload(&mut self, attempt: u32) -> Result<Payload<'_>, ClientError> {
+        if attempt > 1 {
+            self.reader
+                .seek(SeekFrom::Start(self.start))
+                .map_err(|source| unreadable(self.digest, source))?;
+        }
+        Ok(Payload::Stream(&mut self.reader, self.size))
+    }
+}
+
+fn unreadable(digest: &Digest, source: io::Error) -> ClientError {
+    ClientError::Body {
+        url: format!("the content of blob {digest}"),
+        source,
     }
 }

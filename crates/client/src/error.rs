@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use oci::{Digest, DigestError, ErrorCode, ReferenceError};
 use serde::Deserialize;
 
+use oci::TagExpected;
+
 /// A failure of a registry call.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -39,16 +41,19 @@ pub enum ClientError {
         /// What is wrong with it.
         detail: String,
     },
-    /// The docker config keeps this registry's credentials in a helper program.
+    /// The docker config keeps this registry's credentials in a helper program, and it did
+    /// not give them.
     #[error(
-        "the credentials for {host} are kept by docker-credential-{helper}, which Hallmark does \
-         not run: pass --creds USER:PASS"
+        "docker-credential-{helper} could not give the credentials for {host}: {detail}; fix \
+         the helper (try `echo {host} | docker-credential-{helper} get`) or pass --creds USER:PASS"
     )]
     CredentialHelper {
         /// The registry.
         host: String,
         /// The helper's name (`desktop`, `pass`, `ecr-login`, …).
         helper: String,
+        /// What went wrong, on one line.
+        detail: String,
     },
     /// The registry cannot be reached, or the connection broke.
     #[error("cannot reach {url}: {source}; check the registry address, and use --insecure for a plain-HTTP registry")]
@@ -92,6 +97,19 @@ pub enum ClientError {
         /// The code as sent, known or not.
         code_text: Option<String>,
         /// The registry's message (and detail), or the status's meaning.
+        message: String,
+    },
+    /// A conditional push ([`crate::Client::put_manifest_if`]) found the tag otherwise than
+    /// expected: another client moved it since it was read. Nothing was changed.
+    #[error("{host} did not move {reference}: it is no longer {expected} ({message}); read it again and retry")]
+    TagMoved {
+        /// The registry.
+        host: String,
+        /// The tag, `name:tag`.
+        reference: String,
+        /// What the push expected the tag to be.
+        expected: TagExpected,
+        /// The registry's message.
         message: String,
     },
     /// Content does not hash to the digest it was fetched or pushed by.
@@ -144,6 +162,17 @@ pub enum ClientError {
         /// What is wrong.
         detail: String,
     },
+    /// A request failed in a way that may pass later (a broken connection, `429`, `502`,
+    /// `503`, `504`) on every attempt this client makes.
+    #[error("{source} ({})", gave_up(*attempts, *asked_wait))]
+    GaveUp {
+        /// How many times the request was sent.
+        attempts: u32,
+        /// The wait the registry asked for when it is longer than this client waits.
+        asked_wait: Option<std::time::Duration>,
+        /// The last attempt's failure.
+        source: Box<ClientError>,
+    },
     /// A local file could not be written or read.
     #[error("{path}: {source}")]
     Io {
@@ -163,6 +192,18 @@ fn unauthorized_fix(user: Option<&str>, message: &str) -> String {
     }
 }
 
+fn gave_up(attempts: u32, asked_wait: Option<std::time::Duration>) -> String {
+    let tries = if attempts == 1 { "attempt" } else { "attempts" };
+    match asked_wait {
+        None => format!("gave up after {attempts} {tries}"),
+        Some(wait) => format!(
+            "gave up after {attempts} {tries}: the registry asks to wait {} s, longer than this \
+             client waits; try again later",
+            wait.as_secs()
+        ),
+    }
+}
+
 impl ClientError {
     /// Whether the registry said the manifest, blob or repository does not exist.
     pub fn is_not_found(&self) -> bool {
@@ -175,6 +216,8 @@ impl ClientError {
             Self::Registry { code, .. } => *code,
             Self::Unauthorized { .. } => Some(ErrorCode::Unauthorized),
             Self::Denied { .. } => Some(ErrorCode::Denied),
+            Self::TagMoved { .. } => Some(ErrorCode::PreconditionFailed),
+            Self::GaveUp { source, .. } => source.code(),
             _ => None,
         }
     }

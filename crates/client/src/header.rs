@@ -1,9 +1,11 @@
 //! Parsers for the registry headers whose values have structure: `WWW-Authenticate`
-//! challenges (RFC 7235) and `Link` (RFC 8288) for the next page of a listing.
+//! challenges (RFC 7235), `Link` (RFC 8288) for the next page of a listing, and `Retry-After`
+//! (RFC 9110) for when to try again.
 //!
-//! Both read untrusted text, so they never fail: what they cannot read they skip.
+//! They read untrusted text, so they never fail: what they cannot read they skip.
 
 use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
 
 /// One authentication challenge: a scheme (`bearer`, `basic`, lowercased) and its parameters
 /// (names lowercased, values unquoted).
@@ -125,6 +127,18 @@ pub fn next_link(header: &str) -> Option<&str> {
     })
 }
 
+/// The wait a `Retry-After` value asks for, counted from `now`: delay seconds, or an HTTP
+/// date (any of the three forms RFC 9110 has recipients accept; a date already past asks for
+/// none). `None` for a value that is neither, which is as if there were none.
+pub fn retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,6 +214,25 @@ mod tests {
         ];
         for (header, expected) in cases {
             assert_eq!(next_link(header), expected, "{header}");
+        }
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_or_a_date() {
+        let now = httpdate::parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
+        let cases = [
+            ("120", Some(120)),
+            (" 0 ", Some(0)),
+            ("Sun, 06 Nov 1994 08:49:47 GMT", Some(10)),
+            ("Sunday, 06-Nov-94 08:50:37 GMT", Some(60)),
+            ("Sun Nov  6 08:49:37 1994", Some(0)),
+            ("Sat, 05 Nov 1994 08:49:37 GMT", Some(0)),
+            ("-5", None),
+            ("soon", None),
+        ];
+        for (value, expected) in cases {
+            let found = retry_after(value, now).map(|d| d.as_secs());
+            assert_eq!(found, expected, "{value:?}");
         }
     }
 }

@@ -5,7 +5,12 @@
 //! `WWW-Authenticate` challenge, fetches a bearer token from the realm (with Basic credentials,
 //! or a refresh token `docker login` stored) or sends Basic credentials, caches what it earned
 //! per scope and retries. Credentials come from [`ClientOptions::creds`] or the docker config
-//! file's `auths`.
+//! file: its `auths`, or the credential helper (`docker-credential-<name> get`) its
+//! `credHelpers` or `credsStore` names, as the docker CLI reads them.
+//!
+//! Requests that may be sent twice (reads, manifest `PUT`s; blob uploads start again from
+//! their `POST`) are retried on broken connections, `429`, `502`, `503` and `504`, honouring
+//! `Retry-After`, as [`ClientOptions::retry`] says.
 //!
 //! Everything fetched is checked against its digest before the caller sees it as whole: blobs
 //! and manifests fetched by digest hash to that digest, manifests fetched by tag to the
@@ -27,19 +32,24 @@
 
 mod auth;
 mod blobs;
+mod cred_helper;
 mod error;
 pub mod header;
+mod login;
 mod manifests;
 mod reference;
+mod retry;
 mod transport;
 
 use std::path::PathBuf;
 
-pub use auth::Credentials;
+pub use auth::{Credentials, Secret};
 pub use blobs::BlobReader;
 pub use error::ClientError;
 pub use manifests::{FetchedManifest, ManifestInfo};
+pub use oci::TagExpected;
 pub use reference::{ImageRef, Repository};
+pub use retry::RetryPolicy;
 
 /// How a [`Client`] authenticates and connects.
 #[derive(Debug, Clone, Default)]
@@ -60,6 +70,8 @@ pub struct ClientOptions {
     pub docker_config: Option<PathBuf>,
     /// How many tags to ask for per page of a listing; `None` lets the registry choose.
     pub page_size: Option<u32>,
+    /// How requests that fail in a way that may pass are retried.
+    pub retry: RetryPolicy,
 }
 
 /// A registry client. It is `Send + Sync`: share one by reference between threads, and they

@@ -2,7 +2,7 @@
 //! tags, and referrers with the fallback tag schema for registries without the referrers API.
 
 use oci::manifest::{Descriptor, ImageIndex, Manifest, ManifestError, MediaType};
-use oci::{Digest, DigestAlgorithm};
+use oci::{Digest, DigestAlgorithm, TagExpected};
 use serde::Deserialize;
 use ureq::http::Method;
 
@@ -20,7 +20,8 @@ const MAX_LISTING: u64 = 16 << 20;
 /// A manifest as fetched: its exact bytes, their (verified) digest and the media type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FetchedManifest {
-    /// The digest of `bytes`.
+    /// The digest of `bytes`: for a manifest fetched by tag, what the tag pointed at, to
+    /// push a change on with [`TagExpected::At`].
     pub digest: Digest,
     /// The media type the registry served it as (or, when it sent a generic type, the one
     /// the manifest declares).
@@ -140,6 +141,48 @@ impl Client {
         media_type: &str,
         bytes: &[u8],
     ) -> Result<Digest, ClientError> {
+        self.push_manifest(repository, reference, media_type, bytes, None)
+    }
+
+    /// [`Client::put_manifest`] under `tag`, only if the tag is as `expected`: the second half
+    /// of a read-modify-write, which fails with [`ClientError::TagMoved`] (and changes nothing)
+    /// when another client moved the tag since it was read.
+    ///
+    /// The condition travels as `If-Match`/`If-None-Match`. A registry that ignores them
+    /// (distribution 2.8 does) moves the tag whatever it points at, as a plain push would.
+    pub fn put_manifest_if(
+        &self,
+        repository: &Repository,
+        tag: &str,
+        media_type: &str,
+        bytes: &[u8],
+        expected: &TagExpected,
+    ) -> Result<Digest, ClientError> {
+        let pushed = self.push_manifest(repository, tag, media_type, bytes, Some(expected));
+        match pushed {
+            Err(ClientError::Registry {
+                host,
+                status: 412,
+                message,
+                ..
+            }) => Err(ClientError::TagMoved {
+                host,
+                reference: format!("{}:{tag}", repository.name()),
+                expected: expected.clone(),
+                message,
+            }),
+            other => other,
+        }
+    }
+
+    fn push_manifest(
+        &self,
+        repository: &Repository,
+        reference: &str,
+        media_type: &str,
+        bytes: &[u8],
+        expected: Option<&TagExpected>,
+    ) -> Result<Digest, ClientError> {
         let pinned = Digest::parse(reference).ok();
         let algorithm = pinned
             .as_ref()
@@ -153,9 +196,14 @@ impl Client {
             });
         }
         let url = self.url(repository, &format!("manifests/{reference}"));
-        let call = Call::new(Method::PUT, repository, url, push(repository))
+        let mut call = Call::new(Method::PUT, repository, url, push(repository))
             .header("content-type", media_type)
             .body(Payload::Bytes(bytes));
+        call = match expected {
+            None => call,
+            Some(TagExpected::Absent) => call.header("if-none-match", "*"),
+            Some(TagExpected::At(digest)) => call.header("if-match", format!("\"{digest}\"")),
+        };
         let response = self.expect(call, &[201])?;
         check_announced(repository, &response, &digest, "pushed manifest")?;
         if header(&response, "oci-subject").is_none() {

@@ -1,5 +1,6 @@
-//! One registry request: the URL, the `Authorization` it earned, the retry after a challenge,
-//! and the typed error for a status the caller did not expect.
+//! One registry request: the URL, the `Authorization` it earned, the retry after a challenge
+//! (and after a transient failure, see [`crate::retry`]), and the typed error for a status
+//! the caller did not expect.
 
 use std::io::Read;
 use std::time::Duration;
@@ -8,15 +9,14 @@ use oci::Digest;
 use ureq::http::{self, Method, Response};
 use ureq::{Body, SendBody};
 
-use crate::auth::{Secret, TokenAnswer};
 use crate::error::ErrorBody;
 use crate::header::Challenge;
 use crate::reference::is_loopback;
+use crate::retry::{classify, Attempt};
 use crate::{Client, ClientError, Repository};
 
-/// Error bodies and token answers are small; anything longer is not one.
-const MAX_ERROR_BODY: u64 = 64 << 10;
-const MAX_TOKEN_ANSWER: u64 = 1 << 20;
+/// Error bodies are small; anything longer is not one.
+pub(crate) const MAX_ERROR_BODY: u64 = 64 << 10;
 
 /// The HTTP agent every client uses: statuses are answers to read, not errors; Basic and
 /// bearer headers follow redirects only to the same host (blob downloads redirect to storage
@@ -45,8 +45,8 @@ pub(crate) enum Payload<'a> {
 pub(crate) struct Call<'a> {
     method: Method,
     url: String,
-    repository: &'a Repository,
-    scopes: Vec<String>,
+    pub(crate) repository: &'a Repository,
+    pub(crate) scopes: Vec<String>,
     headers: Vec<(&'static str, String)>,
     body: Payload<'a>,
 }
@@ -79,8 +79,23 @@ impl<'a> Call<'a> {
         self
     }
 
-    fn scope_key(&self) -> String {
+    pub(crate) fn scope_key(&self) -> String {
         self.scopes.join(" ")
+    }
+
+    /// Whether sending the call twice does what sending it once does: reads, and a manifest
+    /// `PUT` (the same bytes under the same reference) from memory. A stream cannot be sent
+    /// again, and a blob upload's `PUT` ends its session, so an upload starts again from its
+    /// `POST` instead (see [`Client::attempt`]).
+    fn idempotent(&self) -> bool {
+        let manifests = format!("/v2/{}/manifests/", self.repository.name());
+        match self.method {
+            Method::GET | Method::HEAD => true,
+            Method::PUT => {
+                matches!(self.body, Payload::Bytes(_)) && self.url.contains(manifests.as_str())
+            }
+            _ => false,
+        }
     }
 }
 
@@ -159,155 +174,44 @@ impl Client {
         Ok(response)
     }
 
-    /// The `Authorization` value that answers the registry's challenges, kept in the cache;
-    /// `None` when no challenge is one this client can answer.
-    fn answer(
+    /// Sends `call` once more (after its own retries, if it is idempotent) and sorts the
+    /// outcome, for a sequence that starts again as a whole on a transient failure.
+    pub(crate) fn attempt(
         &self,
-        call: &Call<'_>,
-        challenges: &[Challenge],
-        secret: Option<&Secret>,
-    ) -> Result<Option<String>, ClientError> {
-        let host = call.repository.api_host();
-        if let Some(bearer) = challenges.iter().find(|c| c.scheme == "bearer") {
-            let mut scopes = call.scopes.clone();
-            for scope in bearer.param("scope").unwrap_or_default().split(' ') {
-                if !scope.is_empty() && !scopes.iter().any(|s| s == scope) {
-                    scopes.push(scope.to_owned());
+        call: Call<'_>,
+        ok: &[u16],
+    ) -> Result<Attempt<Response<Body>>, ClientError> {
+        let repository = call.repository;
+        let result = self.send(call);
+        Ok(
+            match classify(result, |r| self.status_error(repository, r))? {
+                Attempt::Done(response) if !ok.contains(&response.status().as_u16()) => {
+                    return Err(self.status_error(repository, response));
                 }
-            }
-            let (token, lifetime) = self.fetch_token(call.repository, bearer, &scopes, secret)?;
-            self.cache
-                .put_bearer(host, &call.scope_key(), &token, lifetime);
-            return Ok(Some(format!("Bearer {token}")));
-        }
-        let basic = challenges.iter().any(|c| c.scheme == "basic");
-        match secret {
-            Some(Secret::Password(credentials)) if basic => {
-                let header = credentials.basic_header();
-                self.cache.put_basic(host, header.clone());
-                Ok(Some(header))
-            }
-            _ => Ok(None),
-        }
+                other => other,
+            },
+        )
     }
 
-    /// A bearer token for `scopes` from the challenge's realm: a `GET` with Basic credentials
-    /// (or none, for an anonymous token), or an OAuth2 `POST` trading a stored refresh token.
-    fn fetch_token(
+    /// Sends `call`: once, or for an idempotent call until it gets an answer that is not
+    /// transient or the retry policy gives up.
+    fn run(
         &self,
-        repository: &Repository,
-        challenge: &Challenge,
-        scopes: &[String],
-        secret: Option<&Secret>,
-    ) -> Result<(String, Duration), ClientError> {
-        let host = repository.api_host();
-        let realm = challenge.param("realm").unwrap_or_default();
-        let realm_host = realm
-            .split_once("://")
-            .map(|(_, rest)| rest.split('/').next().unwrap_or_default())
-            .filter(|h| !h.is_empty())
-            .ok_or_else(|| ClientError::InvalidResponse {
-                host: host.to_owned(),
-                request: "a request".to_owned(),
-                detail: format!("its Bearer challenge names no usable realm ({realm:?})"),
-            })?;
-        let plain = realm.starts_with("http://");
-        if secret.is_some() && plain && !self.options.insecure && !is_loopback(realm_host) {
-            return Err(ClientError::InsecureRealm {
-                realm: realm.to_owned(),
-            });
+        call: &mut Call<'_>,
+        authorization: Option<&str>,
+    ) -> Result<Response<Body>, ClientError> {
+        if !call.idempotent() {
+            return self.run_once(call, authorization);
         }
-        let mut query = Vec::new();
-        if let Some(service) = challenge.param("service") {
-            query.push(("service", service.to_owned()));
-        }
-        let request = match secret {
-            Some(Secret::IdentityToken { token, .. }) => {
-                let mut form = query;
-                form.extend([
-                    ("grant_type", "refresh_token".to_owned()),
-                    ("refresh_token", token.clone()),
-                    ("client_id", "hallmark".to_owned()),
-                    ("scope", scopes.join(" ")),
-                ]);
-                http::Request::post(realm)
-                    .header("content-type", "application/x-www-form-urlencoded")
-                    .body(encode_pairs(&form))
-            }
-            _ => {
-                query.extend(scopes.iter().map(|s| ("scope", s.clone())));
-                let separator = if realm.contains('?') { '&' } else { '?' };
-                let url = format!("{realm}{separator}{}", encode_pairs(&query));
-                let mut request = http::Request::get(url);
-                if let Some(Secret::Password(credentials)) = secret {
-                    request = request.header("authorization", credentials.basic_header());
-                }
-                request.body(String::new())
-            }
-        };
-        let request = request.map_err(|e| ClientError::InvalidResponse {
-            host: host.to_owned(),
-            request: "a request".to_owned(),
-            detail: format!("its realm {realm:?} is not a usable URL: {e}"),
-        })?;
-        let response = self
-            .agent
-            .run(request)
-            .map_err(|source| ClientError::Transport {
-                url: realm.to_owned(),
-                source: Box::new(source),
-            })?;
-        let status = response.status().as_u16();
-        let what = format!("the token request to {realm}");
-        if matches!(status, 401 | 403) {
-            let body =
-                read_limited(response, MAX_ERROR_BODY, realm_host, &what).unwrap_or_default();
-            return Err(ClientError::Unauthorized {
-                host: realm_host.to_owned(),
-                user: secret.map(|s| s.username().to_owned()),
-                message: message_of(&ErrorBody::parse(&body), status),
-            });
-        }
-        if status != 200 {
-            return Err(self.status_error(repository, response));
-        }
-        let body = read_limited(response, MAX_TOKEN_ANSWER, realm_host, &what)?;
-        serde_json::from_slice::<TokenAnswer>(&body)
-            .ok()
-            .and_then(TokenAnswer::into_bearer)
-            .ok_or_else(|| ClientError::InvalidResponse {
-                host: realm_host.to_owned(),
-                request: what,
-                detail: "the answer holds no token or access_token".to_owned(),
-            })
-    }
-
-    /// The credentials for `registry`: `--creds` where they apply, else the docker config's.
-    fn secret(&self, registry: &str) -> Result<Option<Secret>, ClientError> {
-        let only = self.options.creds_registry.as_deref();
-        match &self.options.creds {
-            Some(credentials) if only.is_none_or(|only| only == registry) => {
-                Ok(Some(Secret::Password(credentials.clone())))
-            }
-            _ => self.docker_config.secret_for(registry),
-        }
-    }
-
-    /// The secret for `registry`; or none, with the reason, when it is kept by a credential
-    /// helper this client does not run, so that public pulls still work anonymously.
-    fn usable_secret(
-        &self,
-        registry: &str,
-    ) -> Result<(Option<Secret>, Option<ClientError>), ClientError> {
-        match self.secret(registry) {
-            Ok(secret) => Ok((secret, None)),
-            Err(helper @ ClientError::CredentialHelper { .. }) => Ok((None, Some(helper))),
-            Err(other) => Err(other),
-        }
+        let repository = call.repository;
+        self.retrying(|| {
+            let result = self.run_once(call, authorization);
+            classify(result, |response| self.status_error(repository, response))
+        })
     }
 
     /// One attempt of `call`.
-    fn run(
+    fn run_once(
         &self,
         call: &mut Call<'_>,
         authorization: Option<&str>,
@@ -405,7 +309,7 @@ fn challenges(response: &Response<Body>) -> Vec<Challenge> {
 }
 
 /// The registry's message, or the status's meaning when it sent none.
-fn message_of(error: &ErrorBody, status: u16) -> String {
+pub(crate) fn message_of(error: &ErrorBody, status: u16) -> String {
     error.message.clone().unwrap_or_else(|| {
         http::StatusCode::from_u16(status)
             .ok()
@@ -509,14 +413,6 @@ pub(crate) fn with_query(url: &str, name: &str, value: &str) -> String {
     format!("{url}{separator}{name}={}", encode(value))
 }
 
-fn encode_pairs(pairs: &[(&str, String)]) -> String {
-    let pairs: Vec<String> = pairs
-        .iter()
-        .map(|(name, value)| format!("{name}={}", encode(value)))
-        .collect();
-    pairs.join("&")
-}
-
 /// Percent-encodes all but RFC 3986's unreserved characters, so `+`, `/`, `:` and spaces in
 /// media types and scopes arrive as sent.
 pub(crate) fn encode(value: &str) -> String {
@@ -534,29 +430,6 @@ pub(crate) fn encode(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn creds_for_one_registry_go_to_no_other() {
-        use crate::{ClientOptions, Credentials};
-
-        let empty_config = tempfile::NamedTempFile::new().unwrap();
-        std::fs::write(empty_config.path(), "{}").unwrap();
-        let client = |creds_registry: Option<&str>| {
-            Client::new(ClientOptions {
-                creds: Some(Credentials::parse("robot:secret").unwrap()),
-                creds_registry: creds_registry.map(str::to_owned),
-                docker_config: Some(empty_config.path().to_owned()),
-                ..ClientOptions::default()
-            })
-            .unwrap()
-        };
-        let scoped = client(Some("127.0.0.1:5000"));
-        assert!(scoped.secret("127.0.0.1:5000").unwrap().is_some());
-        assert!(scoped.secret("127.0.0.1:5001").unwrap().is_none());
-        assert!(scoped.secret("mcr.microsoft.com").unwrap().is_none());
-        let everywhere = client(None);
-        assert!(everywhere.secret("mcr.microsoft.com").unwrap().is_some());
-    }
 
     #[test]
     fn locations_resolve_against_the_url_they_answered() {
@@ -590,10 +463,6 @@ mod tests {
         assert_eq!(
             with_query("http://h/p?_state=a", "digest", "sha256:ab"),
             "http://h/p?_state=a&digest=sha256%3Aab"
-        );
-        assert_eq!(
-            encode_pairs(&[("scope", "repository:a b:pull".into())]),
-            "scope=repository%3Aa%20b%3Apull"
         );
     }
 }

@@ -6,12 +6,19 @@
 //! A fixture is built into a partial folder and renamed when done, so an interrupted build is
 //! never taken for a finished one, and under an exclusive file lock, so that one test builds
 //! it while every other test, in this process or in another test binary, waits.
+//!
+//! It also holds the set-up that test binaries of several crates share: [`run`] for outside
+//! tools, [`docker_config_for`] for the docker CLI and [`Distribution`], a registry other than Hallmark's to talk to.
 
 #![deny(missing_docs)]
 
+mod distribution;
+
+pub use distribution::Distribution;
+
 use std::fs::{self, File, TryLockError};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 
 /// The folder the fixtures are kept in: `target/scan-e2e` of the workspace (canonical, as
 /// `npm ls` and other tools print canonical paths).
@@ -66,18 +73,36 @@ pub fn bookworm_minbase() -> PathBuf {
     })
 }
 
-/// Runs an outside tool a test relies on, panicking with its stderr when it fails; returns
-/// its stdout.
+/// Runs an outside tool a test relies on, panicking with what it wrote when it fails;
+/// returns its stdout.
 pub fn run(command: &mut Command) -> Vec<u8> {
+    run_output(command).stdout
+}
+
+/// Runs an outside tool a test relies on, panicking with its stdout and stderr when it fails;
+/// returns all it wrote, for tests that read its stderr too.
+pub fn run_output(command: &mut Command) -> Output {
     let output = command
         .output()
         .unwrap_or_else(|e| panic!("{command:?}: {e}"));
     assert!(
         output.status.success(),
-        "{command:?}: {}",
+        "{command:?}:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    output.stdout
+    output
+}
+
+/// Makes `config` a docker CLI configuration folder (for `DOCKER_CONFIG` or `--config`) that
+/// keeps `docker login` credentials for `registry` in its own `config.json`. A configuration
+/// that names no registry yet gets the machine's default credential store (`pass` wherever
+/// `docker-credential-pass` is installed), which a test cannot rely on being set up.
+pub fn docker_config_for(config: &Path, registry: &str) {
+    fs::create_dir_all(config).unwrap_or_else(|e| panic!("{}: {e}", config.display()));
+    let file = format!(r#"{{"auths":{{"{registry}":{{}}}}}}"#);
+    fs::write(config.join("config.json"), file)
+        .unwrap_or_else(|e| panic!("{}: {e}", config.display()));
 }
 
 /// The Debian archive apt is configured with. Only `*.list` and `*.sources` files count, as

@@ -12,6 +12,7 @@ mod build_push;
 mod build_scan;
 mod data_dir;
 mod db_cmd;
+mod document_time;
 mod fsck_cmd;
 mod gc_cmd;
 mod key_cmd;

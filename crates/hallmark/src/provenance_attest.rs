@@ -64,7 +64,7 @@ pub fn sign_sboms(
     let no_advisories = AdvisoryDb::new();
     let options = ReportOptions {
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
-        created: crate::scan_cmd::created()?,
+        created: crate::document_time::created()?,
     };
     let report = Report::new(image_name, scanned, &no_advisories, options);
     [

@@ -161,7 +161,7 @@ fn finish(
         db,
         ReportOptions {
             tool_version: env!("CARGO_PKG_VERSION").to_owned(),
-            created: created()?,
+            created: crate::document_time::created()?,
         },
     );
     print(&report, format)?;
@@ -193,19 +193,4 @@ fn print(report: &Report<'_>, format: OutputFormat) -> anyhow::Result<()> {
         OutputFormat::SpdxJson => print_json(&spdx::write(report)),
         OutputFormat::CyclonedxJson => print_json(&cyclonedx::write(report)),
     }
-}
-
-/// The documents' creation time: `SOURCE_DATE_EPOCH` when set (reproducible builds' way of
-/// pinning times), else now.
-pub fn created() -> anyhow::Result<String> {
-    let time = match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(text) => {
-            let seconds: i64 = text.trim().parse().with_context(|| {
-                format!("SOURCE_DATE_EPOCH={text:?} is not a number of seconds; unset it or fix it")
-            })?;
-            attest::Timestamp::from_unix_seconds(seconds)
-        }
-        Err(_) => attest::Timestamp::now(),
-    };
-    Ok(time.to_string())
 }

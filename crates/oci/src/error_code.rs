@@ -44,6 +44,9 @@ pub enum ErrorCode {
     Unsupported,
     /// The client sent too many requests.
     TooManyRequests,
+    /// An `If-Match` or `If-None-Match` condition did not hold (Hallmark's own code: the spec
+    /// defines none for conditional requests); nothing was changed.
+    PreconditionFailed,
     /// The registry failed; the request may be retried.
     Unknown,
 }
@@ -57,7 +60,7 @@ struct Row {
 
 impl ErrorCode {
     /// Every code, in the order of the table.
-    pub const ALL: [ErrorCode; 18] = [
+    pub const ALL: [ErrorCode; 19] = [
         Self::BlobUnknown,
         Self::BlobUploadInvalid,
         Self::BlobUploadUnknown,
@@ -75,6 +78,7 @@ impl ErrorCode {
         Self::Denied,
         Self::Unsupported,
         Self::TooManyRequests,
+        Self::PreconditionFailed,
         Self::Unknown,
     ];
 
@@ -118,6 +122,11 @@ impl ErrorCode {
             Self::Denied => ("DENIED", 403, "requested access to the resource is denied"),
             Self::Unsupported => ("UNSUPPORTED", 405, "the operation is unsupported"),
             Self::TooManyRequests => ("TOOMANYREQUESTS", 429, "too many requests"),
+            Self::PreconditionFailed => (
+                "PRECONDITION_FAILED",
+                412,
+                "a condition of the request did not hold",
+            ),
             Self::Unknown => ("UNKNOWN", 500, "unknown error"),
         };
         Row {
@@ -173,6 +182,7 @@ mod tests {
             ("DENIED", 403),
             ("UNSUPPORTED", 405),
             ("TOOMANYREQUESTS", 429),
+            ("PRECONDITION_FAILED", 412),
             ("UNKNOWN", 500),
         ];
         let actual: Vec<_> = ErrorCode::ALL

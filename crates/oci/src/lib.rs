@@ -18,7 +18,7 @@ pub use digest::{Digest, DigestAlgorithm, DigestError, DigestWriter, Hasher};
 pub use error_code::ErrorCode;
 pub use platform::{Architecture, Platform, UnknownArchitecture};
 pub use reference::{
-    is_valid_path_component, is_valid_tag, ImageReference, ReferenceError, DEFAULT_DOMAIN,
-    OFFICIAL_NAMESPACE,
+    is_valid_path_component, is_valid_tag, ImageReference, ReferenceError, TagExpected,
+    DEFAULT_DOMAIN, OFFICIAL_NAMESPACE,
 };
 pub use tier::{OrganisationTier, TrustTier, UnknownTier};

@@ -373,6 +373,25 @@ fn sniff(bytes: &[u8]) -> Result<String, ManifestError> {
     })
 }
 
+/// One image of a docker-archive (`docker save`, `docker image save`): its entry in the
+/// archive's `manifest.json`, which is a JSON array of these. Names are paths inside the
+/// archive (`<id>.json` and `<id>/layer.tar` in older archives, `blobs/sha256/<hex>` in newer
+/// ones, which are also OCI layouts).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DockerArchiveEntry {
+    /// The image config.
+    pub config: String,
+    /// The tags the image was saved under (Docker writes `null` for an untagged image).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub repo_tags: Vec<String>,
+    /// The layers' uncompressed tars, base first.
+    pub layers: Vec<String>,
+    /// Fields this type does not name (`Parent`, `LayerSources`).
+    #[serde(flatten)]
+    pub extra: ExtraFields,
+}
+
 /// An image config: the platform, how to run the image, and the layers' uncompressed digests.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ImageConfig {

@@ -426,3 +426,80 @@ fn an_empty_config_object_reads_as_defaults() {
     assert_eq!(config, ImageConfig::default());
     assert!(config.history.is_empty() && config.config.cmd.is_none());
 }
+
+/// `manifest.json` of a `docker save` archive: as Docker 25 writes it (OCI layout paths,
+/// `LayerSources`), and as older daemons write an untagged image (`RepoTags` null).
+const DOCKER_ARCHIVE_MANIFEST: &str = r#"[
+  {"Config":"blobs/sha256/d2c94e258dcb3c5ac2798d32e1249e42ef01cba4841c2234249495f87264ac5a",
+   "RepoTags":["hello-world:latest","example/hello:1"],
+   "Layers":["blobs/sha256/ac28800ec8bb38d5c35b49d45a6ac4777544941199075dff8c4eb63e093aa81e"],
+   "LayerSources":{"sha256:ac28800ec8bb38d5c35b49d45a6ac4777544941199075dff8c4eb63e093aa81e":
+     {"mediaType":"application/vnd.oci.image.layer.v1.tar","size":14336,
+      "digest":"sha256:ac28800ec8bb38d5c35b49d45a6ac4777544941199075dff8c4eb63e093aa81e"}}},
+  {"Config":"9c7a54a9a43cca047013b82af109fe963fde787f63f9e016fdc3384500c2823d.json",
+   "RepoTags":null,
+   "Layers":["8e4f5ad5c1b4a5a9d5e0c0d6f2f3f1b0a8c7e6d5c4b3a2918070605040302010/layer.tar"]}
+]"#;
+
+#[test]
+fn docker_archive_entries_read_names_tags_and_keep_their_extras() {
+    let entries: Vec<DockerArchiveEntry> = serde_json::from_str(DOCKER_ARCHIVE_MANIFEST).unwrap();
+    let strings = |names: &[&str]| names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>();
+    let expected = [
+        DockerArchiveEntry {
+            config: "blobs/sha256/d2c94e258dcb3c5ac2798d32e1249e42ef01cba4841c2234249495f87264ac5a"
+                .to_owned(),
+            repo_tags: strings(&["hello-world:latest", "example/hello:1"]),
+            layers: strings(&[
+                "blobs/sha256/ac28800ec8bb38d5c35b49d45a6ac4777544941199075dff8c4eb63e093aa81e",
+            ]),
+            extra: ExtraFields::new(),
+        },
+        DockerArchiveEntry {
+            config: "9c7a54a9a43cca047013b82af109fe963fde787f63f9e016fdc3384500c2823d.json"
+                .to_owned(),
+            repo_tags: Vec::new(),
+            layers: strings(&[
+                "8e4f5ad5c1b4a5a9d5e0c0d6f2f3f1b0a8c7e6d5c4b3a2918070605040302010/layer.tar",
+            ]),
+            extra: ExtraFields::new(),
+        },
+    ];
+    let kept: Vec<Vec<&String>> = entries.iter().map(|e| e.extra.keys().collect()).collect();
+    assert_eq!(kept, [vec!["LayerSources"], vec![]]);
+    let named: Vec<DockerArchiveEntry> = entries
+        .iter()
+        .cloned()
+        .map(|entry| DockerArchiveEntry {
+            extra: ExtraFields::new(),
+            ..entry
+        })
+        .collect();
+    assert_eq!(named, expected);
+    for entry in &entries {
+        round_trips(entry);
+    }
+}
+
+#[test]
+fn a_docker_archive_entry_without_config_or_layers_is_refused() {
+    for (json, missing) in [
+        (r#"{"RepoTags":[],"Layers":[]}"#, "Config"),
+        (r#"{"Config":"c.json","RepoTags":[]}"#, "Layers"),
+    ] {
+        let err = serde_json::from_str::<DockerArchiveEntry>(json)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(&format!("missing field `{missing}`")), "{err}");
+    }
+}
+
+#[test]
+fn a_config_read_as_a_platform_is_the_platform_it_states() {
+    for config in [OCI_CONFIG, DOCKER_CONFIG] {
+        let platform: Platform = serde_json::from_str(config).unwrap();
+        let parsed: ImageConfig = serde_json::from_str(config).unwrap();
+        assert_eq!(platform, parsed.platform());
+        assert!(!platform.architecture.is_empty() && !platform.os.is_empty());
+    }
+}

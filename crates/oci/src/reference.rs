@@ -9,6 +9,26 @@ pub const DEFAULT_DOMAIN: &str = "docker.io";
 /// The namespace of official images on a registry.
 pub const OFFICIAL_NAMESPACE: &str = "library";
 const MAX_TAG_LEN: usize = 128;
+
+/// What a tag must point at for a conditional push to move it (`If-None-Match: *` or
+/// `If-Match: "<digest>"`): the compare of a compare-and-set on the tag, the same for the
+/// registry's store and a client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TagExpected {
+    /// The tag must not exist yet.
+    Absent,
+    /// The tag must point at exactly this manifest, as read.
+    At(crate::Digest),
+}
+
+impl fmt::Display for TagExpected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Absent => f.write_str("absent"),
+            Self::At(digest) => write!(f, "at {digest}"),
+        }
+    }
+}
 const MAX_NAME_LEN: usize = 255;
 
 /// A parsed, normalised image reference.

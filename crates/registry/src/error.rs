@@ -105,6 +105,7 @@ impl From<MetaError> for RegistryError {
             MetaError::ManifestInUse(_) => ErrorCode::Denied,
             MetaError::UploadUnknown(_) => ErrorCode::BlobUploadUnknown,
             MetaError::UploadOffsetConflict { .. } => ErrorCode::RangeInvalid,
+            MetaError::TagMoved { .. } => ErrorCode::PreconditionFailed,
             MetaError::AccountUnknown(_) | MetaError::OrganisationUnknown(_) => ErrorCode::Denied,
             MetaError::Corrupt { .. } | MetaError::Digest(_) | MetaError::Database(_) => {
                 ErrorCode::Unknown

@@ -12,6 +12,10 @@
 //! The admin JSON API (`/admin/v1/…`) manages accounts, organisations, tiers, visibility and
 //! reads the audit log, with [`admin`]'s helpers that `hallmark admin` shares.
 //!
+//! A manifest push honours `If-Match` and `If-None-Match` against the tag's current digest
+//! (the `ETag` of manifest responses), checked and moved as one compare-and-set in the store,
+//! so clients that read, change and write a tag lose nothing to each other (412 otherwise).
+//!
 //! [`serve`] runs the router on a listener; it sends blob GETs from the blob store's local files
 //! with `sendfile(2)` and hands every other request to hyper.
 //!
@@ -25,6 +29,7 @@ pub mod admin;
 mod auth;
 mod body;
 mod catalogue;
+mod conditional;
 mod error;
 mod manifest;
 mod metrics;
@@ -41,6 +46,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use store::{BlobStore, MetaStore};
 
 pub use auth::{Auth, AuthConfig};
+pub use conditional::Preconditions;
 pub use error::RegistryError;
 pub use metrics::Metrics;
 pub use name::{Reference, RepositoryName, MAX_NAME_LEN};

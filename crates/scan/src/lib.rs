@@ -4,8 +4,9 @@
 //! Images are read by [`image`]: an OCI layout, a docker archive or a root filesystem folder
 //! ([`image::source`]), each layer walked once as a tar stream (gzip, zstd or plain) without
 //! writing anything to disk, under limits that turn hostile layers into errors. The
-//! [`analyzer`]s read the few files that record packages (os-release, dpkg, apk, rpm, Python,
-//! npm and Java metadata) and the executables that embed theirs (Go, cargo-auditable);
+//! [`analyzer`]s read the few files that record packages (os-release, dpkg, apk, rpm's database
+//! in its SQLite, Berkeley DB and NDB forms, Python, npm and Java metadata) and the executables
+//! that embed theirs (Go, cargo-auditable);
 //! per-layer results are cached by layer digest ([`cache`]) and merged into an
 //! [`Inventory`] that attributes each package to the layer that introduced it.
 //!

@@ -21,6 +21,8 @@
 //!   [`BlobError::UploadBusy`], is a 416); to close, [`BlobStore::finish_upload`],
 //!   [`MetaStore::put_blob`], [`MetaStore::delete_upload`].
 //! - Manifest push: [`MetaStore::put_manifest`] alone; it refuses what references missing blobs.
+//!   A conditional push (HTTP `If-Match`/`If-None-Match`) is [`MetaStore::put_manifest_if`],
+//!   whose tag check and tag move are one compare-and-set.
 //! - Deletes: metadata first ([`MetaStore::unlink_blob`], [`MetaStore::delete_manifest`]);
 //!   storage is reclaimed later by [`collect_garbage`], never by a request.
 
@@ -58,5 +60,6 @@ pub use monitoring::{
     AdvisoryRecord, AdvisorySource, ChangeEvent, ChangeKind, FindingsUpdate, NewAdvisoryRecord,
     NewChangeEvent, NewInventory, StoredInventory, UnknownChangeKind,
 };
+pub use oci::TagExpected;
 pub use sqlite::SqliteMetaStore;
 pub use verify::{verify, verify_with_progress, Problem, VerifyReport};

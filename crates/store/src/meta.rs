@@ -3,7 +3,7 @@
 
 use std::future::Future;
 
-use oci::{Digest, DigestError, OrganisationTier};
+use oci::{Digest, DigestError, OrganisationTier, TagExpected};
 
 use crate::access::{Account, AuditEntry, AuditFilter, NewAuditEntry, RefreshTokenRecord};
 use crate::blob::{UploadId, UploadState};
@@ -167,6 +167,14 @@ pub enum MetaError {
     UploadOffsetConflict {
         /// The offset recorded now.
         committed: u64,
+    },
+    /// A conditional push found its tag otherwise than expected; nothing was recorded.
+    #[error("tag {tag:?} is no longer {expected}: read it again and push on what it is now")]
+    TagMoved {
+        /// The tag.
+        tag: String,
+        /// What the push expected it to be.
+        expected: TagExpected,
     },
     /// The account does not exist.
     #[error("account {0:?} is unknown: create it with hallmark admin user add or robot add")]
@@ -458,6 +466,19 @@ pub trait MetaStore: Send + Sync {
         repository: &str,
         manifest: &NewManifest,
         tag: Option<&str>,
+        actor: &str,
+    ) -> impl Future<Output = Result<(), MetaError>> + Send;
+
+    /// [`MetaStore::put_manifest_audited`] that moves `tag` only if it is as `expected`: the
+    /// compare and the move are one statement in the push's transaction, so of pushes racing
+    /// from the same state exactly one moves the tag. When the tag is otherwise, fails with
+    /// [`MetaError::TagMoved`] and records nothing.
+    fn put_manifest_if(
+        &self,
+        repository: &str,
+        manifest: &NewManifest,
+        tag: &str,
+        expected: &TagExpected,
         actor: &str,
     ) -> impl Future<Output = Result<(), MetaError>> + Send;
 

@@ -23,6 +23,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
+use self::manifests::TagMove;
 use crate::access::{Account, AuditEntry, AuditFilter, NewAuditEntry, RefreshTokenRecord};
 use crate::blob::{UploadId, UploadState};
 use crate::catalogue::{Counted, OffsetPage, RepositorySummary, TagDetail};
@@ -34,6 +35,7 @@ use crate::monitoring::{
     AdvisoryRecord, AdvisorySource, ChangeEvent, FindingsUpdate, NewAdvisoryRecord, NewChangeEvent,
     NewInventory, StoredInventory,
 };
+use oci::TagExpected;
 
 /// How long a writer waits for another to finish before giving up; SQLite has one writer at a
 /// time and a manifest push holds it only for a few statements.
@@ -169,6 +171,7 @@ impl MetaStore for SqliteMetaStore {
         manifest: &NewManifest,
         tag: Option<&str>,
     ) -> Result<(), MetaError> {
+        let tag = tag.map(TagMove::unconditional);
         manifests::put(&self.pool, repository, manifest, tag, None).await
     }
 
@@ -335,7 +338,23 @@ impl MetaStore for SqliteMetaStore {
         tag: Option<&str>,
         actor: &str,
     ) -> Result<(), MetaError> {
+        let tag = tag.map(TagMove::unconditional);
         manifests::put(&self.pool, repository, manifest, tag, Some(actor)).await
+    }
+
+    async fn put_manifest_if(
+        &self,
+        repository: &str,
+        manifest: &NewManifest,
+        tag: &str,
+        expected: &TagExpected,
+        actor: &str,
+    ) -> Result<(), MetaError> {
+        let tag = TagMove {
+            name: tag,
+            expected: Some(expected),
+        };
+        manifests::put(&self.pool, repository, manifest, Some(tag), Some(actor)).await
     }
 
     async fn delete_manifest_audited(

@@ -31,18 +31,14 @@ use std::fs::{self, File};
 use std::io::{self, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use oci::manifest::Descriptor;
+use oci::manifest::{Descriptor, DockerArchiveEntry, ImageConfig, MediaType};
 use oci::{Digest, DigestAlgorithm, DigestWriter};
-use serde::Deserialize;
 use serde_json::{json, Value};
 
 pub use clamp::clamp_tar_times;
 
 /// The media type of the manifests written.
-pub(crate) const MANIFEST_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
-/// The config and layer media types in them.
-const CONFIG_TYPE: &str = "application/vnd.oci.image.config.v1+json";
-const LAYER_TYPE: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+pub(crate) const MANIFEST_TYPE: &str = MediaType::OCI_MANIFEST;
 
 /// Why an archive could not be turned into an OCI image.
 #[derive(Debug, thiserror::Error)]
@@ -113,14 +109,6 @@ impl OciImage {
     }
 }
 
-#[derive(Debug, Deserialize)]
-struct ArchiveManifest {
-    #[serde(rename = "Config")]
-    config: String,
-    #[serde(rename = "Layers")]
-    layers: Vec<String>,
-}
-
 /// Converts the docker-archive at `archive` into an OCI image layout in `layout` (created;
 /// it must not hold another image).
 pub fn docker_archive_to_oci(
@@ -136,7 +124,7 @@ pub fn docker_archive_to_oci(
         .map_err(io_at(archive))?;
     let manifest_path = unpacked.path().join("manifest.json");
     let manifest_json = fs::read(&manifest_path).map_err(io_at(&manifest_path))?;
-    let manifests: Vec<ArchiveManifest> = serde_json::from_slice(&manifest_json)
+    let manifests: Vec<DockerArchiveEntry> = serde_json::from_slice(&manifest_json)
         .map_err(|err| ArchiveError::Invalid(format!("manifest.json: {err}")))?;
     let [entry] = manifests.as_slice() else {
         return Err(ArchiveError::Invalid(format!(
@@ -172,7 +160,7 @@ pub fn docker_archive_to_oci(
         };
         if let Some(parent) = convert.parent_layers.get(index) {
             let found = hash_file(&tar)?;
-            if found.as_str() != diff_ids[index] || found != parent.diff_id {
+            if found != diff_ids[index] || found != parent.diff_id {
                 return Err(mismatch(parent.diff_id.as_str(), found));
             }
             layers.push(parent.clone());
@@ -180,8 +168,8 @@ pub fn docker_archive_to_oci(
         }
         let clamp = convert.source_date_epoch;
         let layer = write_layer(&tar, layout, clamp)?;
-        if clamp.is_none() && layer.diff_id.as_str() != diff_ids[index] {
-            return Err(mismatch(&diff_ids[index], layer.diff_id));
+        if clamp.is_none() && layer.diff_id != diff_ids[index] {
+            return Err(mismatch(diff_ids[index].as_str(), layer.diff_id));
         }
         layers.push(layer);
     }
@@ -202,14 +190,14 @@ fn finish_layout(
     let manifest = json!({
         "schemaVersion": 2,
         "mediaType": MANIFEST_TYPE,
-        "config": { "mediaType": CONFIG_TYPE, "digest": config_digest, "size": config.len() },
+        "config": { "mediaType": MediaType::OCI_CONFIG, "digest": config_digest, "size": config.len() },
         "layers": layers.iter().map(|layer| json!(layer.descriptor)).collect::<Vec<_>>(),
     });
     let manifest = serde_json::to_vec(&manifest).expect("a manifest serialises");
     let manifest_digest = write_blob(layout, &manifest)?;
     let index = json!({
         "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "mediaType": MediaType::OCI_INDEX,
         "manifests": [{ "mediaType": MANIFEST_TYPE, "digest": manifest_digest, "size": manifest.len() }],
     });
     write_atomically(
@@ -227,16 +215,8 @@ fn finish_layout(
     })
 }
 
-fn config_diff_ids(config: &[u8]) -> Result<Vec<String>, ArchiveError> {
-    #[derive(Deserialize)]
-    struct Config {
-        rootfs: RootFs,
-    }
-    #[derive(Deserialize)]
-    struct RootFs {
-        diff_ids: Vec<String>,
-    }
-    serde_json::from_slice::<Config>(config)
+fn config_diff_ids(config: &[u8]) -> Result<Vec<Digest>, ArchiveError> {
+    serde_json::from_slice::<ImageConfig>(config)
         .map(|c| c.rootfs.diff_ids)
         .map_err(|err| ArchiveError::Invalid(format!("the image config: {err}")))
 }
@@ -312,7 +292,7 @@ fn write_layer(tar: &Path, layout: &Path, clamp: Option<u64>) -> Result<Layer, A
         .into_inner()
         .map_err(|err| io_at(tar)(err.into_error()))?;
     persist(temp, &blob_path(layout, &digest))?;
-    let mut descriptor = Descriptor::of(LAYER_TYPE, &[]);
+    let mut descriptor = Descriptor::of(MediaType::OCI_LAYER_GZIP, &[]);
     descriptor.digest = digest;
     descriptor.size = size;
     Ok(Layer {

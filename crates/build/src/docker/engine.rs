@@ -6,9 +6,9 @@ use std::path::Path;
 use bytes::Bytes;
 use oci::Architecture;
 
-use client::{Client, Repository};
+use client::{Client, Credentials, Repository, Secret};
 
-use super::{Daemon, DockerBuild, DockerError, ParentRegistry};
+use super::{Daemon, DockerBuild, DockerError, ParentRegistry, PullAuth};
 use crate::archive::{docker_archive_to_oci, Convert, Layer, OciImage};
 use crate::engine::{
     BuildRequest, BuiltImage, Engine, EngineError, EngineKind, ParentOrigin, PinnedParent,
@@ -97,13 +97,19 @@ impl DockerEngine {
     ) -> Result<PulledParent, DockerError> {
         let repository = self.parent_repository(arch, parent)?;
         let source = format!("{repository}@{}", parent.digest);
-        // The agent's credentials are for the program's registry and go nowhere else.
-        let auth = self
-            .parents
-            .auth
-            .as_ref()
-            .filter(|_| repository.registry() == self.parents.host);
-        self.daemon.pin_parent(&parent.image, &source, auth, log)?;
+        let (auth, helper_failure) = self.pull_auth(&repository);
+        self.daemon
+            .pin_parent(&parent.image, &source, auth.as_ref(), log)
+            .map_err(|err| match (err, helper_failure) {
+                // A refused pull is best explained by the credentials that could not be had.
+                (DockerError::PullFailed { reference, message }, Some(failure)) => {
+                    DockerError::PullFailed {
+                        reference,
+                        message: format!("{message} ({failure})"),
+                    }
+                }
+                (err, _) => err,
+            })?;
         let layers = parent_layers(&self.client, &repository, &parent.digest, arch).map_err(
             |source_error| DockerError::Parent {
                 reference: source.clone(),
@@ -111,6 +117,29 @@ impl DockerEngine {
             },
         )?;
         Ok(PulledParent { repository, layers })
+    }
+
+    /// What the daemon sends to `repository`'s registry when it pulls: the agent's robot
+    /// for the program's registry (it goes nowhere else), else what the docker config (or
+    /// its credential helper) holds for that registry, as the client reading the parent's
+    /// layers uses. A helper that fails leaves the pull anonymous, with the failure kept to
+    /// explain a refusal.
+    fn pull_auth(&self, repository: &Repository) -> (Option<PullAuth>, Option<String>) {
+        let server = repository.registry().to_owned();
+        let agent = self
+            .parents
+            .auth
+            .as_ref()
+            .filter(|_| server == self.parents.host);
+        if let Some(agent) = agent {
+            let credentials = Credentials::new(&agent.username, &agent.password);
+            let secret = Secret::Password(credentials);
+            return (Some(PullAuth { server, secret }), None);
+        }
+        match self.client.docker_config_secret(&server) {
+            Ok(secret) => (secret.map(|secret| PullAuth { server, secret }), None),
+            Err(failure) => (None, Some(failure.to_string())),
+        }
     }
 
     fn run(&self, request: &BuildRequest, log: &mut dyn Write) -> Result<BuiltImage, DockerError> {
@@ -256,11 +285,8 @@ impl Engine for DockerEngine {
 /// The classic builder builds for the daemon's own platform; an image for another
 /// architecture must come from that architecture's agent.
 fn check_architecture(config: &[u8], arch: Architecture) -> Result<(), DockerError> {
-    #[derive(serde::Deserialize)]
-    struct Platform {
-        architecture: String,
-    }
-    let built: Platform =
+    // A config's top-level platform fields have the names an index entry's platform has.
+    let built: oci::manifest::Platform =
         serde_json::from_slice(config).map_err(|err| DockerError::Unexpected(err.to_string()))?;
     let wanted = arch.platform().architecture;
     if built.architecture != wanted {

@@ -108,6 +108,17 @@ pub struct RegistryAuth {
     pub password: String,
 }
 
+/// Credentials the daemon sends to one registry when it pulls (`X-Registry-Auth`): the
+/// agent's robot for the program's registry, the docker config's (or its credential
+/// helper's) for an external parent's registry.
+#[derive(Debug, Clone)]
+pub struct PullAuth {
+    /// The registry, as references name it (`host[:port]`, `docker.io`).
+    pub server: String,
+    /// A password, or an identity token the daemon trades for access tokens itself.
+    pub secret: client::Secret,
+}
+
 /// Where library parents are pulled from: the registry holding the per-architecture images
 /// (`<host>/<arch>/<repo>@<digest>`), with the credentials to read it (sent to that registry
 /// only; external parents come from their own registries).
@@ -173,13 +184,13 @@ impl Daemon {
             .map(drop)
     }
 
-    /// Pulls `parent.source` by its digest, checks that the daemon holds exactly that
-    /// digest, and tags it with the name the Dockerfile's FROM uses.
+    /// Pulls `parent.source` by its digest (with `auth` for its registry), checks that the
+    /// daemon holds exactly that digest, and tags it with the name the Dockerfile's FROM uses.
     pub fn pin_parent(
         &self,
         from: &ImageReference,
         source: &str,
-        auth: Option<&RegistryAuth>,
+        auth: Option<&PullAuth>,
         log: &mut dyn FnMut(&str),
     ) -> Result<LocalImage, DockerError> {
         let reference = source.to_owned();
@@ -283,7 +294,7 @@ impl Daemon {
     async fn pull(
         &self,
         reference: &str,
-        auth: Option<&RegistryAuth>,
+        auth: Option<&PullAuth>,
         log: &mut dyn FnMut(&str),
     ) -> Result<(), DockerError> {
         let query = format!("/images/create?fromImage={}", encode_query_value(reference));
@@ -295,12 +306,18 @@ impl Daemon {
             .socket
             .send(Method::POST, &query, &headers, Bytes::new())
             .await?;
-        let messages = stream_messages(response, log).await?;
+        let failed = |message| DockerError::PullFailed {
+            reference: reference.to_owned(),
+            message,
+        };
+        // The daemon refuses a pull it cannot start (a registry that denies access) with an
+        // error status, and reports one that fails later inside the stream.
+        let messages = match stream_messages(response, log).await {
+            Err(DockerError::Daemon { message, .. }) => return Err(failed(message)),
+            other => other?,
+        };
         match messages.iter().find_map(|m| m.error.clone()) {
-            Some(message) => Err(DockerError::PullFailed {
-                reference: reference.to_owned(),
-                message,
-            }),
+            Some(message) => Err(failed(message)),
             None => Ok(()),
         }
     }
@@ -364,9 +381,55 @@ async fn stream_messages(
     Ok(messages)
 }
 
-/// The `X-Registry-Auth` header: base64url of the JSON auth config.
-fn registry_auth_header(auth: &RegistryAuth) -> String {
+/// The `X-Registry-Auth` header: base64url of the Engine API's JSON auth config (`username`
+/// and `password`, or an `identitytoken`), naming the registry it is for.
+fn registry_auth_header(auth: &PullAuth) -> String {
     use base64ct::Encoding;
-    let json = serde_json::json!({ "username": auth.username, "password": auth.password });
+    let json = match &auth.secret {
+        client::Secret::Password(credentials) => serde_json::json!({
+            "username": credentials.username,
+            "password": credentials.password(),
+            "serveraddress": auth.server,
+        }),
+        client::Secret::IdentityToken { token, .. } => serde_json::json!({
+            "identitytoken": token,
+            "serveraddress": auth.server,
+        }),
+    };
     base64ct::Base64Url::encode_string(json.to_string().as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_auth_is_base64url_json_as_the_engine_api_takes_it() {
+        use base64ct::Encoding;
+        let cases = [
+            (
+                client::Secret::Password(client::Credentials::new("ann", "pw?>")),
+                r#"{"password":"pw?>","serveraddress":"r.example:5000","username":"ann"}"#,
+            ),
+            (
+                client::Secret::IdentityToken {
+                    username: "<token>".into(),
+                    token: "rt".into(),
+                },
+                r#"{"identitytoken":"rt","serveraddress":"r.example:5000"}"#,
+            ),
+        ];
+        for (secret, expected) in cases {
+            let header = registry_auth_header(&PullAuth {
+                server: "r.example:5000".into(),
+                secret,
+            });
+            let decoded = base64ct::Base64Url::decode_vec(&header).unwrap();
+            let decoded: serde_json::Value = serde_json::from_slice(&decoded).unwrap();
+            assert_eq!(
+                decoded,
+                serde_json::from_str::<serde_json::Value>(expected).unwrap()
+            );
+        }
+    }
 }

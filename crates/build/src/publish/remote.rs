@@ -5,8 +5,16 @@
 //! The same step writes `library/<repo>:<tag>` for `hallmark publish` and, for an agent, a
 //! SharedTag in its own `<arch>/<repo>` over the entries sharing it on that architecture,
 //! so that no entry's push replaces another's there either.
+//!
+//! Writers of one tag (two agents of an architecture, two `publish` runs) each read the
+//! index, merge their images in and write it back, so the write is conditional on the read:
+//! `If-Match` on the digest read (`If-None-Match: *` when there was none). When another writer
+//! got in between, the registry answers 412 and the tag is read and merged again, a bounded
+//! number of times. A registry that ignores the conditions (distribution 2.8 does) takes every
+//! write as before: there, the later of two racing writers may still drop the other's image
+//! until its next push.
 
-use client::{Client, ClientError, Repository};
+use client::{Client, ClientError, Repository, TagExpected};
 use library::LibraryFile;
 use oci::manifest::{Descriptor, ImageConfig, ImageIndex, ImageManifest, Manifest, MediaType};
 use oci::Architecture;
@@ -23,6 +31,14 @@ pub enum PublishError {
     /// A manifest or config is not what its media type says.
     #[error("the manifest of {0} cannot be read: {1}")]
     Manifest(String, String),
+    /// Other writers moved the tag between every read and write.
+    #[error("{image} was moved by other publishers on each of {attempts} attempts: publish again")]
+    Contended {
+        /// The tag, `<repo>:<tag>`.
+        image: String,
+        /// How many times it was read, merged and written.
+        attempts: usize,
+    },
     /// An image is not for the architecture it was pushed as.
     #[error("{image}: {source}")]
     Platform {
@@ -66,6 +82,10 @@ pub fn arch_sources(
     Ok(sources)
 }
 
+/// How often a tag is read, merged and written before publishing gives up: each failed
+/// write means another writer's got in, so this many writers racing still all get theirs in.
+const PUBLISH_ATTEMPTS: usize = 10;
+
 /// A tag published.
 #[derive(Debug, Clone)]
 pub struct PublishedTag {
@@ -76,7 +96,8 @@ pub struct PublishedTag {
 }
 
 /// Publishes `target:tag` as an index over `entries` (in library file order), from the
-/// images under `sources` and the index published now.
+/// images under `sources` and the index published now, merging again when another writer
+/// moves the tag meanwhile (see the module's documentation).
 pub fn publish_tag(
     client: &Client,
     target: &Repository,
@@ -85,6 +106,40 @@ pub fn publish_tag(
     sources: &[ArchSource],
     progress: &mut dyn FnMut(&str),
 ) -> Result<PublishedTag, PublishError> {
+    let image = format!("{}:{tag}", target.name());
+    for _ in 0..PUBLISH_ATTEMPTS {
+        // The tag is read before the sources: a write conditional on this read that succeeds
+        // follows every source push whose writer's index it replaces, so it has those images.
+        let current = current_index(client, target, tag)?;
+        let built = built_images(client, target, sources, progress)?;
+        let assembled = assemble_index(entries, &built, current.index.as_ref());
+        let bytes = serde_json::to_vec(&assembled.index).expect("an index serialises");
+        let media_type = MediaType::OCI_INDEX;
+        match client.put_manifest_if(target, tag, media_type, &bytes, &current.expected) {
+            Ok(digest) => {
+                progress(&format!("{image} -> {digest}"));
+                return Ok(PublishedTag { digest, assembled });
+            }
+            Err(ClientError::TagMoved { .. }) => {
+                progress(&format!("{image} moved meanwhile: merging again"));
+            }
+            Err(err) => return Err(err.into()),
+        }
+    }
+    Err(PublishError::Contended {
+        image,
+        attempts: PUBLISH_ATTEMPTS,
+    })
+}
+
+/// The images the agents pushed under `sources`, copied into `target` where they are
+/// elsewhere.
+fn built_images(
+    client: &Client,
+    target: &Repository,
+    sources: &[ArchSource],
+    progress: &mut dyn FnMut(&str),
+) -> Result<Vec<ArchImage>, PublishError> {
     let mut built = Vec::new();
     for source in sources {
         let Some(info) = client.manifest_exists(&source.repository, &source.tag)? else {
@@ -116,12 +171,7 @@ pub fn publish_tag(
             platform,
         });
     }
-    let current = current_index(client, target, tag)?;
-    let assembled = assemble_index(entries, &built, current.as_ref());
-    let bytes = serde_json::to_vec(&assembled.index).expect("an index serialises");
-    let digest = client.put_manifest(target, tag, MediaType::OCI_INDEX, &bytes)?;
-    progress(&format!("{}:{tag} -> {digest}", target.name()));
-    Ok(PublishedTag { digest, assembled })
+    Ok(built)
 }
 
 /// Writes each SharedTag of `build` in the agent's own `<arch>/<repo>` (`target`) as an
@@ -167,22 +217,38 @@ fn copy_image(
     Ok(())
 }
 
-/// The index published at `tag` now, if there is one.
+/// A tag as read: what a write must find it still to be, and its index, if it is one.
+struct CurrentIndex {
+    expected: TagExpected,
+    index: Option<ImageIndex>,
+}
+
+/// The tag as published now.
 fn current_index(
     client: &Client,
     target: &Repository,
     tag: &str,
-) -> Result<Option<ImageIndex>, PublishError> {
-    match client.manifest(target, tag) {
-        Ok(fetched) => match fetched.parse() {
-            Ok(Manifest::Index(index)) => Ok(Some(*index)),
-            Ok(_) => Ok(None),
-            Err(err) => Err(PublishError::Manifest(
-                format!("{}:{tag}", target.name()),
-                err.to_string(),
-            )),
-        },
-        Err(err) if err.is_not_found() => Ok(None),
-        Err(err) => Err(err.into()),
-    }
+) -> Result<CurrentIndex, PublishError> {
+    let fetched = match client.manifest(target, tag) {
+        Ok(fetched) => fetched,
+        Err(err) if err.is_not_found() => {
+            return Ok(CurrentIndex {
+                expected: TagExpected::Absent,
+                index: None,
+            })
+        }
+        Err(err) => return Err(err.into()),
+    };
+    let index = match fetched.parse() {
+        Ok(Manifest::Index(index)) => Some(*index),
+        Ok(_) => None,
+        Err(err) => {
+            let image = format!("{}:{tag}", target.name());
+            return Err(PublishError::Manifest(image, err.to_string()));
+        }
+    };
+    Ok(CurrentIndex {
+        expected: TagExpected::At(fetched.digest),
+        index,
+    })
 }

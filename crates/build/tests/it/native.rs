@@ -125,7 +125,8 @@ fn request(context: &Path, output: PathBuf) -> BuildRequest {
     }
 }
 
-fn build_at(clock: SystemTime, context: &Path, output: PathBuf) -> (BuiltImage, String) {
+/// A native build of `context` into `output` with the clock at `clock`, and its log.
+pub(crate) fn build_at(clock: SystemTime, context: &Path, output: PathBuf) -> (BuiltImage, String) {
     let engine = NativeEngine::new(Arc::new(FixedClock(clock)));
     let mut log = Vec::new();
     let built = engine

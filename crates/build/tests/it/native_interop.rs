@@ -5,18 +5,15 @@
 use std::fs;
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use build::clock::FixedClock;
-use build::engine::{BuildRequest, BuiltImage, Engine};
-use build::identity::BuildIdentity;
-use build::native::NativeEngine;
 use fixture_cache::run;
 use oci::manifest::{ImageConfig, ImageIndex, ImageManifest};
-use oci::{Architecture, Digest, DigestAlgorithm};
+use oci::{Digest, DigestAlgorithm};
+
+use crate::native::build_at;
 
 const EPOCH: i64 = 1_700_000_000;
 
@@ -53,25 +50,6 @@ fn gnu_tar_layer(rootfs: &Path) -> Vec<u8> {
             "--",
         ])
         .args(names))
-}
-
-fn build(context: &Path, output: PathBuf, clock: SystemTime) -> BuiltImage {
-    let request = BuildRequest {
-        repo: "debian".into(),
-        tags: vec!["bookworm".into()],
-        shared_tags: vec![],
-        arch: Architecture::Amd64,
-        identity: BuildIdentity(Digest::of(DigestAlgorithm::Sha256, b"debian")),
-        context: context.to_path_buf(),
-        dockerfile: "Dockerfile".into(),
-        builder: String::new(),
-        source_date_epoch: EPOCH,
-        parents: vec![],
-        output,
-    };
-    NativeEngine::new(Arc::new(FixedClock(clock)))
-        .build(&request, &mut Vec::new())
-        .unwrap_or_else(|err| panic!("{err}"))
 }
 
 /// The image's only layer, uncompressed, and its diff_id.
@@ -163,7 +141,7 @@ fn layers_equal_gnu_tars_from_the_same_files() {
         .arg("-czf")
         .arg(context.join("rootfs.tar.gz"))
         .arg("."));
-    let built = build(&context, dir.path().join("image"), SystemTime::now());
+    let (built, _) = build_at(SystemTime::now(), &context, dir.path().join("image"));
     let (ours, diff_id) = only_layer(&built.layout);
     assert_same_layer(&ours, &diff_id, &gnu_tar_layer(&rootfs));
 }
@@ -189,9 +167,9 @@ fn a_debootstrap_rootfs_builds_reproducibly_into_an_image_skopeo_reads() {
         .arg(context.join("rootfs.tar.gz"))
         .arg("."));
 
-    let today = build(&context, dir.path().join("today"), SystemTime::now());
+    let (today, _) = build_at(SystemTime::now(), &context, dir.path().join("today"));
     let next_year = SystemTime::now() + Duration::from_secs(365 * 86_400);
-    let later = build(&context, dir.path().join("later"), next_year);
+    let (later, _) = build_at(next_year, &context, dir.path().join("later"));
     assert_eq!(today.manifest_digest, later.manifest_digest);
 
     let (ours, diff_id) = only_layer(&today.layout);

@@ -4,94 +4,18 @@
 //! uploaded again, so the registry stores it once. Against Debian's `docker-registry`
 //! (distribution 2.8), as a registry outside the program.
 
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use build::engine::{ParentOrigin, PinnedParent, SharedLayers};
 use build::parents::RegistryParents;
 use build::plan::{ParentResolver, StaticParents};
 use build::push::push_image;
+use fixture_cache::Distribution;
 use oci::manifest::ImageManifest;
 use oci::{Architecture, ImageReference};
 
 use crate::docker_engine::{blob, build, context_with, engine, request, run, BASE};
-
-/// A `docker-registry serve` on a free loopback port; killed (by its PID) when dropped.
-struct Distribution {
-    child: Child,
-    address: String,
-    data: tempfile::TempDir,
-}
-
-impl Distribution {
-    fn start() -> Self {
-        let data = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let address = format!("127.0.0.1:{port}");
-        let config = data.path().join("config.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\n\
-                 storage:\n  filesystem:\n    rootdirectory: {}\n\
-                 http:\n  addr: {address}\n",
-                data.path().join("storage").display()
-            ),
-        )
-        .unwrap();
-        let child = Command::new("docker-registry")
-            .arg("serve")
-            .arg(&config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("docker-registry runs (apt-get install docker-registry)");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(&address).is_err() {
-            assert!(Instant::now() < deadline, "docker-registry did not start");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Distribution {
-            child,
-            address,
-            data,
-        }
-    }
-
-    /// The digests of every blob the registry stores (manifests included), each once.
-    fn stored_blobs(&self) -> Vec<String> {
-        let root = self
-            .data
-            .path()
-            .join("storage/docker/registry/v2/blobs/sha256");
-        let mut found = Vec::new();
-        for prefix in std::fs::read_dir(root).unwrap() {
-            for blob in std::fs::read_dir(prefix.unwrap().path()).unwrap() {
-                let blob = blob.unwrap().path();
-                assert!(blob.join("data").is_file(), "{}", blob.display());
-                found.push(format!(
-                    "sha256:{}",
-                    blob.file_name().unwrap().to_string_lossy()
-                ));
-            }
-        }
-        found.sort();
-        found
-    }
-}
-
-impl Drop for Distribution {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn manifest_of(layout: &Path, digest: &oci::Digest) -> ImageManifest {
     serde_json::from_slice(&blob(layout, digest)).unwrap()
@@ -101,7 +25,7 @@ fn manifest_of(layout: &Path, digest: &oci::Digest) -> ImageManifest {
 #[ignore = "needs dockerd and docker-registry"]
 fn a_child_keeps_its_external_parents_published_layers_and_mounts_them() {
     let registry = Distribution::start();
-    let parent_name = format!("{}/vendor/dash:1", registry.address);
+    let parent_name = format!("{}/vendor/dash:1", registry.address());
     let (dir, context) = context_with(&format!(
         "FROM {parent_name}\nRUN [\"/bin/sh\", \"-c\", \"echo built > /etc/note\"]\n"
     ));
@@ -117,11 +41,11 @@ fn a_child_keeps_its_external_parents_published_layers_and_mounts_them() {
     );
     let digest = resolver.digest(&parent_image, Architecture::Amd64).unwrap();
     let parent_repo =
-        client::Repository::parse(&format!("{}/vendor/dash", registry.address)).unwrap();
+        client::Repository::parse(&format!("{}/vendor/dash", registry.address())).unwrap();
     let published = client.manifest(&parent_repo, "1").unwrap();
     assert_eq!(digest, published.digest);
     let published: ImageManifest = serde_json::from_slice(&published.bytes).unwrap();
-    let missing = ImageReference::parse(&format!("{}/vendor/none:1", registry.address)).unwrap();
+    let missing = ImageReference::parse(&format!("{}/vendor/none:1", registry.address())).unwrap();
     let refused = resolver
         .digest(&missing, Architecture::Amd64)
         .unwrap_err()
@@ -157,7 +81,7 @@ fn a_child_keeps_its_external_parents_published_layers_and_mounts_them() {
         assert_eq!(
             built.shared,
             Some(SharedLayers {
-                repository: format!("{}/vendor/dash", registry.address),
+                repository: format!("{}/vendor/dash", registry.address()),
                 digests: vec![published.layers[0].digest.clone()],
             })
         );
@@ -170,7 +94,7 @@ fn a_child_keeps_its_external_parents_published_layers_and_mounts_them() {
     );
 
     let before = registry.stored_blobs();
-    let target = client::Repository::parse(&format!("{}/amd64/child", registry.address)).unwrap();
+    let target = client::Repository::parse(&format!("{}/amd64/child", registry.address())).unwrap();
     let mut lines = Vec::new();
     push_image(
         &client,

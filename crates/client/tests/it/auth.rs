@@ -158,18 +158,7 @@ fn docker_config_credentials_and_refresh_tokens_log_in() {
     );
 
     // What `docker login` keeps for a registry that hands out refresh tokens.
-    let answer: serde_json::Value = ureq::get(format!(
-        "http://{}/token?service=hallmark&offline_token=true&client_id=test",
-        registry.address
-    ))
-    .header("authorization", format!("Basic {auth}"))
-    .call()
-    .unwrap()
-    .into_body()
-    .read_to_string()
-    .map(|text| serde_json::from_str(&text).unwrap())
-    .unwrap();
-    let refresh = answer["refresh_token"].as_str().unwrap();
+    let refresh = registry.refresh_token();
     let folder = docker_config(
         &registry,
         serde_json::json!({ "auth": base64ct::Base64::encode_string(b"root:"), "identitytoken": refresh }),
@@ -186,14 +175,14 @@ fn docker_config_credentials_and_refresh_tokens_log_in() {
 }
 
 #[test]
-fn a_credential_helper_is_named_only_when_credentials_are_needed() {
+fn a_missing_credential_helper_is_named_only_when_credentials_are_needed() {
     let registry = TestRegistry::with_auth();
     let repo = registry.repo("library/helped");
     let image = push_image(&client(Some(("root", PASSWORD))), &repo, "1", "helped");
     let folder = tempfile::tempdir().unwrap();
     std::fs::write(
         folder.path().join("config.json"),
-        r#"{"auths": {}, "credsStore": "desktop"}"#,
+        r#"{"auths": {}, "credsStore": "hallmark-test-missing"}"#,
     )
     .unwrap();
     let helped = with_config(&folder);
@@ -201,12 +190,12 @@ fn a_credential_helper_is_named_only_when_credentials_are_needed() {
     let err = helped
         .push_blob_bytes(&repo, MediaType::OCI_LAYER, b"y")
         .unwrap_err();
-    assert!(
-        err.to_string().contains(
-            "kept by docker-credential-desktop, which Hallmark does not run: pass --creds"
-        ),
-        "{err}"
+    let expected = format!(
+        "docker-credential-hallmark-test-missing could not give the credentials for {}: \
+         docker-credential-hallmark-test-missing is not installed (not on PATH); fix the helper",
+        registry.address
     );
+    assert!(err.to_string().starts_with(&expected), "{err}");
 }
 
 #[test]

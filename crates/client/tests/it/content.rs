@@ -1,6 +1,6 @@
 //! Blobs, manifests, tags and their failures against an open Hallmark registry.
 
-use std::io::Read;
+use std::io::{Cursor, Read};
 
 use client::{ClientError, ClientOptions};
 use oci::manifest::{Descriptor, ImageIndex, Manifest, MediaType, Platform};
@@ -31,10 +31,10 @@ fn blobs_round_trip_verified_and_existing_ones_are_not_sent_again() {
     assert!(!client.blob_exists(&repo, &digest).unwrap());
     let uploads = || registry.metric("hallmark_upload_duration_seconds_count");
     assert!(client
-        .push_blob(&repo, &digest, content.len() as u64, &content[..])
+        .push_blob(&repo, &digest, content.len() as u64, Cursor::new(&content))
         .unwrap());
     assert!(!client
-        .push_blob(&repo, &digest, content.len() as u64, &content[..])
+        .push_blob(&repo, &digest, content.len() as u64, Cursor::new(&content))
         .unwrap());
     assert_eq!(uploads(), 1, "the second push sent the blob again");
     assert!(client.blob_exists(&repo, &digest).unwrap());
@@ -70,7 +70,7 @@ fn a_blob_the_registry_refuses_and_one_it_lacks_are_typed_errors() {
     let repo = registry.repo("team/errors");
     let claimed = sha256(b"what was promised");
     let err = client
-        .push_blob(&repo, &claimed, 13, &b"something else"[..13])
+        .push_blob(&repo, &claimed, 13, Cursor::new(&b"something else"[..13]))
         .unwrap_err();
     assert_eq!(err.code(), Some(ErrorCode::DigestInvalid), "{err}");
 
@@ -92,7 +92,7 @@ fn a_blob_corrupted_on_the_registrys_disk_is_never_accepted() {
     let content = big_blob();
     let digest = sha256(&content);
     client
-        .push_blob(&repo, &digest, content.len() as u64, &content[..])
+        .push_blob(&repo, &digest, content.len() as u64, Cursor::new(&content))
         .unwrap();
     let file = registry.blob_file(&digest);
     let mut rotten = std::fs::read(&file).unwrap();
@@ -322,11 +322,19 @@ fn an_unreachable_registry_says_so() {
     };
     let repo = client::Repository::parse(&format!("{address}/library/gone")).unwrap();
     let err = client(None).manifest(&repo, "latest").unwrap_err();
-    assert!(matches!(err, ClientError::Transport { .. }), "{err}");
+    let ClientError::GaveUp {
+        attempts, source, ..
+    } = &err
+    else {
+        panic!("a refused connection is retried, then given up: {err}");
+    };
+    assert_eq!(*attempts, 4);
+    assert!(matches!(**source, ClientError::Transport { .. }), "{err}");
+    let text = err.to_string();
     assert!(
-        err.to_string().starts_with(&format!(
+        text.starts_with(&format!(
             "cannot reach http://{address}/v2/library/gone/manifests/latest"
-        )),
+        )) && text.ends_with("(gave up after 4 attempts)"),
         "{err}"
     );
 }

@@ -1,75 +1,16 @@
 //! The same calls against Debian's `docker-registry` (distribution 2.8), which has no
 //! referrers API: proof the client speaks to another registry, not only to Hallmark.
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
 use client::ClientOptions;
+use fixture_cache::Distribution;
 use oci::manifest::MediaType;
 
 use crate::server::options;
 use crate::{push_image, push_referrer};
 
-/// A `docker-registry serve` on a free loopback port; killed (by its PID) when dropped.
-struct Distribution {
-    child: Child,
-    address: String,
-    _data: tempfile::TempDir,
-}
-
-impl Distribution {
-    fn start() -> Self {
-        let data = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let address = format!("127.0.0.1:{port}");
-        let config = data.path().join("config.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\n\
-                 storage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n\
-                 http:\n  addr: {address}\n",
-                data.path().join("storage").display()
-            ),
-        )
-        .unwrap();
-        let child = Command::new("docker-registry")
-            .arg("serve")
-            .arg(&config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("docker-registry runs (apt-get install docker-registry)");
-        let this = Self {
-            child,
-            address,
-            _data: data,
-        };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while ureq::get(format!("http://{}/v2/", this.address))
-            .call()
-            .is_err()
-        {
-            assert!(Instant::now() < deadline, "docker-registry did not start");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        this
-    }
-
-    fn repo(&self, name: &str) -> client::Repository {
-        client::Repository::parse(&format!("{}/{name}", self.address)).unwrap()
-    }
-}
-
-impl Drop for Distribution {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `name` on `registry`.
+fn repository_on(registry: &Distribution, name: &str) -> client::Repository {
+    client::Repository::parse(&format!("{}/{name}", registry.address())).unwrap()
 }
 
 #[test]
@@ -81,7 +22,7 @@ fn every_call_works_against_distribution() {
         ..options(None)
     })
     .unwrap();
-    let repo = registry.repo("library/other");
+    let repo = repository_on(&registry, "library/other");
     let image = push_image(&client, &repo, "1", "distribution");
     for tag in ["2", "3"] {
         client
@@ -117,7 +58,7 @@ fn every_call_works_against_distribution() {
         image.config.size
     );
 
-    let copy = registry.repo("team/copy");
+    let copy = repository_on(&registry, "team/copy");
     assert!(client
         .mount_blob(&copy, &image.layer.digest, &repo)
         .unwrap());

@@ -1,11 +1,16 @@
 //! The client against real registries over real sockets: Hallmark's in process (open, with
 //! token auth, and behind layers that make it behave like other registries), and Debian's
-//! distribution 2.8 (`docker-registry`, ignored unless installed).
+//! distribution 2.8 (`docker-registry`, ignored unless installed), behind a proxy that
+//! fails requests (retries), and with Debian's `docker-credential-pass` (ignored unless
+//! installed).
 
 mod auth;
+mod conditional;
 mod content;
+mod cred_helper;
 mod distribution;
 mod referrers;
+mod retry;
 mod server;
 
 use client::{Client, Repository};

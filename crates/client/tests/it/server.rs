@@ -6,6 +6,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use access::clock::SystemClock;
 use access::password::Passwords;
@@ -16,7 +17,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{from_fn, Next};
 use axum::response::Response;
 use base64ct::Encoding as _;
-use client::{Client, ClientOptions, Credentials, Repository};
+use client::{Client, ClientOptions, Credentials, Repository, RetryPolicy};
 use registry::{Auth, AuthConfig, Registry, RegistryConfig};
 use store::{AccountKind, MetaStore};
 
@@ -113,6 +114,23 @@ impl TestRegistry {
             .join(hex)
     }
 
+    /// A refresh token for `root`, as `docker login` asks for one (`offline_token=true`).
+    pub fn refresh_token(&self) -> String {
+        let auth = base64ct::Base64::encode_string(format!("root:{PASSWORD}").as_bytes());
+        let answer = ureq::get(format!(
+            "http://{}/token?service=hallmark&offline_token=true&client_id=test",
+            self.address
+        ))
+        .header("authorization", format!("Basic {auth}"))
+        .call()
+        .unwrap()
+        .into_body()
+        .read_to_string()
+        .unwrap();
+        let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
+        answer["refresh_token"].as_str().unwrap().to_owned()
+    }
+
     /// The value of one of the registry's metrics.
     pub fn metric(&self, line_start: &str) -> u64 {
         let text = ureq::get(format!("http://{}/metrics", self.address))
@@ -133,11 +151,17 @@ pub fn client(creds: Option<(&str, &str)>) -> Client {
     Client::new(options(creds)).unwrap()
 }
 
-/// Options with `creds` and a docker config file that does not exist.
+/// Options with `creds`, a docker config file that does not exist, and retries that wait
+/// milliseconds (`Retry-After` is honoured up to two seconds).
 pub fn options(creds: Option<(&str, &str)>) -> ClientOptions {
     ClientOptions {
         creds: creds.map(|(user, password)| Credentials::new(user, password)),
         docker_config: Some(PathBuf::from("/nonexistent/docker/config.json")),
+        retry: RetryPolicy {
+            attempts: 4,
+            first_delay: Duration::from_millis(20),
+            max_delay: Duration::from_secs(2),
+        },
         ..ClientOptions::default()
     }
 }

@@ -1,6 +1,8 @@
 //! The cache's promise: however many tests ask for a fixture at once, it is built once, and
 //! every caller gets the finished folder.
 
+mod distribution;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 

@@ -18,6 +18,7 @@ use attest::provenance::{BuildRecord, ParentImage, Provenance};
 use oci::manifest::{Descriptor, ImageManifest};
 use serde_json::{json, Value};
 
+use crate::json_answers::{predicate_types, SIGNED_PREDICATES};
 use crate::registry_clients::{put_blob, run, tar};
 use crate::server::Server;
 
@@ -370,22 +371,7 @@ fn signed_images_verify_and_survive_a_skopeo_copy_with_their_signatures() {
         "two platforms, then the index: {answer:#}"
     );
     for platform in &manifests[..2] {
-        let mut found: Vec<&str> = platform["report"]["attestations"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| a["predicateType"].as_str().unwrap())
-            .collect();
-        found.sort();
-        assert_eq!(
-            found,
-            [
-                "https://cyclonedx.org/bom",
-                "https://slsa.dev/provenance/v1",
-                "https://spdx.dev/Document"
-            ],
-            "{platform:#}"
-        );
+        assert_eq!(predicate_types(platform), SIGNED_PREDICATES, "{platform:#}");
     }
     // Text output names every check.
     let text = signed.succeed(&[

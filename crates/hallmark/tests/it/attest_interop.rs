@@ -7,6 +7,7 @@ use std::process::Command;
 
 use attest::attach::{envelope_layers, signature_layers};
 use attest::cosign::{legacy_signature_tag, SignedPayload};
+use fixture_cache::Distribution;
 use oci::manifest::{ImageIndex, ImageManifest};
 use serde_json::Value;
 
@@ -127,64 +128,12 @@ fn independent_verifiers_accept_what_the_registry_stores() {
     }
 }
 
-/// `docker-registry serve` (distribution 2.8: no referrers API, no Hub API) on a free loopback
-/// port; killed when dropped.
-struct Distribution {
-    child: std::process::Child,
-    address: String,
-    _data: tempfile::TempDir,
-}
-
-impl Distribution {
-    fn start() -> Self {
-        let data = tempfile::tempdir().unwrap();
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let address = listener.local_addr().unwrap().to_string();
-        drop(listener);
-        let config = data.path().join("config.yml");
-        let storage = data.path().join("storage");
-        let yaml = format!(
-            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n\
-             http:\n  addr: {address}\n",
-            storage.display()
-        );
-        std::fs::write(&config, yaml).unwrap();
-        let child = Command::new("docker-registry")
-            .arg("serve")
-            .arg(&config)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("docker-registry runs (apt-get install docker-registry)");
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        while std::net::TcpStream::connect(&address).is_err() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "docker-registry did not start"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-        Self {
-            child,
-            address,
-            _data: data,
-        }
-    }
-}
-
-impl Drop for Distribution {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 #[ignore = "needs skopeo and docker-registry"]
 fn another_registry_without_referrers_or_tiers_works_and_says_tier_unknown() {
     let registry = Distribution::start();
     // Pushed, attested and signed on distribution: referrers go to the referrers tag schema.
-    let signed = Signed::on(Some(&registry.address));
+    let signed = Signed::on(Some(registry.address()));
     let key = signed.path("release.pub");
     let (code, answer) = signed.verify(REPOSITORY, &["--key", &key]);
     assert_eq!(code, 0, "{answer:#}");

@@ -280,6 +280,7 @@ fn docker_logs_in_pushes_and_pulls() {
     let host = server.host();
     // A configuration folder of its own, so the login touches nothing outside the test.
     let config = work.path().join("docker-config");
+    fixture_cache::docker_config_for(&config, &host);
     let docker = |args: &[&str], stdin: Option<&str>| {
         let mut command = Command::new("docker");
         command.args(args).env("DOCKER_CONFIG", &config);

@@ -13,23 +13,12 @@ use std::fs;
 use std::path::Path;
 use std::process::{Command, Output};
 
+use fixture_cache::run_output as check;
 use serde_json::Value;
 
 use crate::auth_clients::{add_robot, serve_with_publisher};
+use crate::json_answers::{predicate_types, SIGNED_PREDICATES};
 use crate::server::Server;
-
-fn check(command: &mut Command) -> Output {
-    let output = command
-        .output()
-        .unwrap_or_else(|e| panic!("{command:?}: {e}"));
-    assert!(
-        output.status.success(),
-        "{command:?}:\n{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
 
 fn hallmark(args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_hallmark"));
@@ -216,20 +205,9 @@ fn the_example_library_builds_publishes_pulls_and_survives_a_failed_build() {
         2,
         "the amd64 image, then the index: {verified:#}"
     );
-    let mut found: Vec<&str> = manifests[0]["report"]["attestations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["predicateType"].as_str().unwrap())
-        .collect();
-    found.sort();
     assert_eq!(
-        found,
-        [
-            "https://cyclonedx.org/bom",
-            "https://slsa.dev/provenance/v1",
-            "https://spdx.dev/Document"
-        ],
+        predicate_types(&manifests[0]),
+        SIGNED_PREDICATES,
         "{verified:#}"
     );
     assert_rematched_after_import(&data);

@@ -4,7 +4,10 @@
 
 use std::process::{Command, Output};
 
+use fixture_cache::run_output;
+
 use crate::fixture::{header, Workspace};
+use crate::json_answers::db_changes;
 
 fn sample(ws: &Workspace) {
     let repo = ws.repo("images");
@@ -23,24 +26,18 @@ fn sample(ws: &Workspace) {
 }
 
 fn hallmark(ws: &Workspace, args: &[&str]) -> Output {
-    let output = Command::new(env!("CARGO_BIN_EXE_hallmark"))
-        .arg("build")
-        .arg("--library")
-        .arg(ws.path("library"))
-        .arg("--data")
-        .arg(ws.path("data"))
-        .args(args)
-        .env_remove("HALLMARK_LIBRARY")
-        .env_remove("HALLMARK_DATA")
-        .env("HALLMARK_CACHE", ws.path("cache"))
-        .output()
-        .expect("run hallmark");
-    assert!(
-        output.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
+    run_output(
+        Command::new(env!("CARGO_BIN_EXE_hallmark"))
+            .arg("build")
+            .arg("--library")
+            .arg(ws.path("library"))
+            .arg("--data")
+            .arg(ws.path("data"))
+            .args(args)
+            .env_remove("HALLMARK_LIBRARY")
+            .env_remove("HALLMARK_DATA")
+            .env("HALLMARK_CACHE", ws.path("cache")),
+    )
 }
 
 /// The plan's columns without the identity.
@@ -137,24 +134,8 @@ async fn a_build_into_a_registry_data_folder_is_re_matched_by_db_import() {
         .unwrap();
     let report: serde_json::Value = serde_json::from_slice(&imported.stdout)
         .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&imported.stderr)));
-    let changes: Vec<String> = report["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            let finding = &c["finding"];
-            format!(
-                "{} {} {} {}@{}",
-                c["tag"].as_str().unwrap(),
-                c["kind"].as_str().unwrap(),
-                finding["advisory"].as_str().unwrap(),
-                finding["package"].as_str().unwrap(),
-                finding["version"].as_str().unwrap()
-            )
-        })
-        .collect();
     assert_eq!(
-        changes,
+        db_changes(&report),
         ["amd64/mini:12 new DEBIAN-CVE-2011-3374 apt@2.6.1"],
         "{report:#}"
     );

@@ -9,9 +9,12 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use fixture_cache::run_output;
 use oci::{Digest, DigestAlgorithm};
 use scan::image::source::{scan, ImageSource, ScanOptions};
 use serde_json::Value;
+
+use crate::json_answers::db_changes;
 
 const NPM: &str = "../../../shared/testdata/advisories/npm";
 const DEBIAN12: &str = "../scan/tests/data/debian12";
@@ -71,17 +74,11 @@ async fn record(data: &Path, dir: &Path, reference: &str) {
 }
 
 fn hallmark(data: &Path, args: &[&str]) -> Output {
-    let output = Command::new(env!("CARGO_BIN_EXE_hallmark"))
-        .args(args)
-        .env("HALLMARK_DATA", data)
-        .output()
-        .expect("run hallmark");
-    assert!(
-        output.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
+    run_output(
+        Command::new(env!("CARGO_BIN_EXE_hallmark"))
+            .args(args)
+            .env("HALLMARK_DATA", data),
+    )
 }
 
 /// `db import` as JSON, with its changes as `tag kind advisory package@version`, sorted.
@@ -99,22 +96,7 @@ fn import(data: &Path, dir: &Path, source: &str) -> (Value, Vec<String>) {
         ],
     );
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
-    let mut changes: Vec<String> = report["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            let f = &c["finding"];
-            format!(
-                "{} {} {} {}@{}",
-                c["tag"].as_str().unwrap(),
-                c["kind"].as_str().unwrap(),
-                f["advisory"].as_str().unwrap(),
-                f["package"].as_str().unwrap(),
-                f["version"].as_str().unwrap()
-            )
-        })
-        .collect();
+    let mut changes = db_changes(&report);
     changes.sort();
     (report, changes)
 }

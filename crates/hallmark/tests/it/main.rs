@@ -12,6 +12,7 @@ mod db_cmd;
 #[path = "../../../build/tests/it/fixture.rs"]
 mod fixture;
 mod graph;
+mod json_answers;
 mod lint_docs;
 mod list_cat;
 mod publish_shared_tags;

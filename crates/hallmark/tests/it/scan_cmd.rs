@@ -58,6 +58,16 @@ fn layout(root: &Path) -> Vec<String> {
     layout_for(root, &["amd64"])
 }
 
+/// In `dir`: the [`layout`] (returned first) and an empty data folder for `--data`.
+async fn layout_and_data(dir: &Path) -> (PathBuf, PathBuf) {
+    let layout_dir = dir.join("layout");
+    std::fs::create_dir(&layout_dir).unwrap();
+    layout(&layout_dir);
+    let data = dir.join("data");
+    drop(store::open_embedded(&data).await.unwrap());
+    (layout_dir, data)
+}
+
 /// [`layout`] for each of `architectures` (an image index when there are several).
 fn layout_for(root: &Path, architectures: &[&str]) -> Vec<String> {
     let layers = [
@@ -440,11 +450,7 @@ fn bad_inputs_are_one_line_errors() {
 #[tokio::test]
 async fn data_folders_receive_the_scanned_inventory() {
     let dir = tempfile::tempdir().unwrap();
-    let layout_dir = dir.path().join("layout");
-    std::fs::create_dir(&layout_dir).unwrap();
-    layout(&layout_dir);
-    let data = dir.path().join("data");
-    drop(store::open_embedded(&data).await.unwrap());
+    let (layout_dir, data) = layout_and_data(dir.path()).await;
     let output = scan(&layout_dir, &["--format", "json"]);
     assert!(output.status.success());
     let with_data = {
@@ -491,11 +497,7 @@ async fn data_folders_receive_the_scanned_inventory() {
 #[tokio::test]
 async fn scans_match_imported_advisories_and_later_imports_rematch_them() {
     let dir = tempfile::tempdir().unwrap();
-    let layout_dir = dir.path().join("layout");
-    std::fs::create_dir(&layout_dir).unwrap();
-    layout(&layout_dir);
-    let data = dir.path().join("data");
-    drop(store::open_embedded(&data).await.unwrap());
+    let (layout_dir, data) = layout_and_data(dir.path()).await;
     let hallmark = |args: &[&str]| -> Output {
         let output = Command::new(env!("CARGO_BIN_EXE_hallmark"))
             .env("SOURCE_DATE_EPOCH", "1767225600")

@@ -4,17 +4,22 @@ use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderName, StatusCode};
 use axum::response::Response;
 use oci::{Digest, DigestAlgorithm, ErrorCode};
-use store::{BlobStore, MetaStore, StoredManifest};
+use store::{BlobStore, MetaError, MetaStore, NewManifest, StoredManifest, TagExpected};
 
 use super::{respond, DOCKER_CONTENT_DIGEST};
 use crate::auth::Caller;
 use crate::body::read_limited;
+use crate::conditional::Preconditions;
 use crate::error::{RegistryError, Result};
 use crate::manifest;
 use crate::name::{Reference, RepositoryName};
 use crate::Registry;
 
 const OCI_SUBJECT: HeaderName = HeaderName::from_static("oci-subject");
+
+/// How often a conditional push whose tag moved between its check and its compare-and-set
+/// checks again before it gives up: each retry means another push got in.
+const CONDITIONAL_ATTEMPTS: usize = 8;
 
 impl<B: BlobStore, M: MetaStore> Registry<B, M> {
     /// `GET`/`HEAD /v2/<name>/manifests/<reference>`: the exact bytes pushed, with the media
@@ -79,7 +84,7 @@ impl<B: BlobStore, M: MetaStore> Registry<B, M> {
     }
 
     /// `PUT /v2/<name>/manifests/<reference>`: validates and records a manifest, and tags it
-    /// when the reference is a tag.
+    /// when the reference is a tag; only if its `If-Match`/`If-None-Match` hold, when set.
     pub(crate) async fn put_manifest(
         &self,
         name: &RepositoryName,
@@ -113,9 +118,17 @@ impl<B: BlobStore, M: MetaStore> Registry<B, M> {
             Reference::Digest(_) => None,
         };
         let actor = caller.actor();
-        self.meta
-            .put_manifest_audited(name.as_str(), parsed.record(), tag, actor)
-            .await?;
+        match Preconditions::of(headers) {
+            None => {
+                self.meta
+                    .put_manifest_audited(name.as_str(), parsed.record(), tag, actor)
+                    .await?
+            }
+            Some(conditions) => {
+                self.put_manifest_if(name, &reference, parsed.record(), &conditions, actor)
+                    .await?
+            }
+        }
         tracing::info!(%name, %reference, %digest, media_type = %parsed.media_type, actor, "manifest pushed");
         let location = format!("/v2/{name}/manifests/{digest}");
         let mut headers = vec![
@@ -127,6 +140,56 @@ impl<B: BlobStore, M: MetaStore> Registry<B, M> {
             headers.push((OCI_SUBJECT, subject.as_str()));
         }
         respond(StatusCode::CREATED, &headers, Body::empty())
+    }
+
+    /// Records `manifest` under `reference` if `conditions` hold for what it names now. For a
+    /// tag, the check's outcome is what the store's compare-and-set expects, so the tag moves
+    /// only from the state checked; if another push moved it in between, it is checked again.
+    async fn put_manifest_if(
+        &self,
+        name: &RepositoryName,
+        reference: &Reference,
+        manifest: &NewManifest,
+        conditions: &Preconditions,
+        actor: &str,
+    ) -> Result<()> {
+        let repository = name.as_str();
+        let tag = match reference {
+            Reference::Tag(tag) => tag,
+            // Content named by its digest never changes: it is there or not, and two racing
+            // pushes of it write the same bytes.
+            Reference::Digest(digest) => {
+                let current = self.meta.manifest(repository, digest).await?;
+                let current = current.map(|m| m.record.digest);
+                if !conditions.hold(current.as_ref()) {
+                    return Err(precondition_failed(name, reference, current.as_ref()));
+                }
+                let meta = &self.meta;
+                return Ok(meta
+                    .put_manifest_audited(repository, manifest, None, actor)
+                    .await?);
+            }
+        };
+        for _ in 0..CONDITIONAL_ATTEMPTS {
+            let current = self.meta.tagged_manifest(repository, tag).await?;
+            let current = current.map(|m| m.record.digest);
+            if !conditions.hold(current.as_ref()) {
+                return Err(precondition_failed(name, reference, current.as_ref()));
+            }
+            let expected = current.map_or(TagExpected::Absent, TagExpected::At);
+            let meta = &self.meta;
+            match meta
+                .put_manifest_if(repository, manifest, tag, &expected, actor)
+                .await
+            {
+                Err(MetaError::TagMoved { .. }) => continue,
+                done => return Ok(done?),
+            }
+        }
+        Err(RegistryError::new(
+            ErrorCode::PreconditionFailed,
+            format!("{name}:{tag} kept moving under other pushes: read it again and retry"),
+        ))
     }
 
     /// `DELETE /v2/<name>/manifests/<reference>`: a digest removes the manifest with its
@@ -162,4 +225,24 @@ impl<B: BlobStore, M: MetaStore> Registry<B, M> {
             Body::empty(),
         )
     }
+}
+
+/// The 412 for a push whose `If-Match`/`If-None-Match` rule out what `reference` names now.
+fn precondition_failed(
+    name: &RepositoryName,
+    reference: &Reference,
+    current: Option<&Digest>,
+) -> RegistryError {
+    let (separator, reference) = match reference {
+        Reference::Tag(tag) => (':', tag.as_str()),
+        Reference::Digest(digest) => ('@', digest.as_str()),
+    };
+    let now = current.map_or("does not exist".to_owned(), |d| format!("is {d}"));
+    RegistryError::new(
+        ErrorCode::PreconditionFailed,
+        format!(
+            "{name}{separator}{reference} {now}, which If-Match/If-None-Match rule out: read it \
+             again and push on what it is now"
+        ),
+    )
 }

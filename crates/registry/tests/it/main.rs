@@ -5,6 +5,7 @@ mod admin_api;
 mod auth;
 mod blobs;
 mod build_logs;
+mod conditional;
 mod conformance;
 mod errors;
 mod listing;

@@ -2,8 +2,8 @@
 //! say ([`analyze_file`]). Each parser reads bytes and returns what it found; none of them
 //! touches a filesystem, so a layer is analysed from a tar stream alone.
 //!
-//! The analyzers: `os-release` ([`os_release`]), dpkg ([`dpkg`]), apk ([`apk`]), rpm's SQLite
-//! database ([`rpm`]), Python ([`python`]), npm ([`npm`]), Java archives ([`java`]), and
+//! The analyzers: `os-release` ([`os_release`]), dpkg ([`dpkg`]), apk ([`apk`]), rpm's
+//! database in its SQLite, Berkeley DB and NDB forms ([`rpm`]), Python ([`python`]), npm ([`npm`]), Java archives ([`java`]), and
 //! executables ([`binary`]: Go build info, cargo-auditable's dependency list). A change to what any of them reports must bump
 //! [`ANALYZER_VERSION`], because cached layer analyses are keyed by it.
 
@@ -19,6 +19,8 @@ pub mod os_release;
 mod purl;
 pub mod python;
 pub mod rpm;
+pub mod rpm_bdb;
+pub mod rpm_ndb;
 pub mod sqlite;
 
 use serde::{Deserialize, Serialize};
@@ -27,7 +29,7 @@ pub use os_release::OsRelease;
 pub use purl::purl;
 
 /// The version of everything the analyzers report; part of every layer-cache key.
-pub const ANALYZER_VERSION: u32 = 2;
+pub const ANALYZER_VERSION: u32 = 3;
 
 /// A kind of metadata file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,6 +50,10 @@ pub enum FileKind {
     NpmLockfile,
     /// rpm's SQLite database, `rpmdb.sqlite`.
     RpmDb,
+    /// rpm's Berkeley DB database, `Packages`.
+    RpmBdb,
+    /// rpm's NDB database, `Packages.db`.
+    RpmNdb,
     /// A Java archive: `*.jar`, `*.war`, `*.ear` (and Jenkins' `*.hpi`, `*.jpi`).
     JavaArchive,
     /// Any other regular file: an executable may embed its packages (Go, cargo-auditable).
@@ -77,6 +83,8 @@ pub fn wanted(path: &str) -> Option<FileKind> {
             FileKind::NpmLockfile
         }
         ("var/lib/rpm" | "usr/lib/sysimage/rpm", "rpmdb.sqlite") => FileKind::RpmDb,
+        ("var/lib/rpm" | "usr/lib/sysimage/rpm", "Packages") => FileKind::RpmBdb,
+        ("var/lib/rpm" | "usr/lib/sysimage/rpm", "Packages.db") => FileKind::RpmNdb,
         (_, f) if java::is_archive_name(f) => FileKind::JavaArchive,
         _ => return None,
     })
@@ -185,8 +193,13 @@ pub fn analyze_file(kind: FileKind, data: &[u8], max_file: u64) -> Result<FileRe
         FileKind::NpmLockfile => {
             FileRecord::Lockfile(npm::parse_lockfile(data).ok_or_else(unusable)?)
         }
-        FileKind::RpmDb => {
-            let (packages, owned) = rpm::parse_rpmdb(data).map_err(|e| e.to_string())?;
+        FileKind::RpmDb | FileKind::RpmBdb | FileKind::RpmNdb => {
+            let parse = match kind {
+                FileKind::RpmBdb => rpm::parse_bdb,
+                FileKind::RpmNdb => rpm::parse_ndb,
+                _ => rpm::parse_rpmdb,
+            };
+            let (packages, owned) = parse(data).map_err(|e| e.to_string())?;
             FileRecord::OwningPackages { packages, owned }
         }
         FileKind::JavaArchive => {
@@ -194,6 +207,20 @@ pub fn analyze_file(kind: FileKind, data: &[u8], max_file: u64) -> Result<FileRe
         }
         FileKind::Binary => return Err("executables are read from the stream".to_owned()),
     })
+}
+
+/// Marks page `number` (from 1) of a database file as read, refusing a page outside
+/// `visited` and a page read before: in a walk that reads each page once (a cycle or a page
+/// shared by two chains is corruption), no hostile file costs more than one pass.
+pub(crate) fn visit_page(visited: &mut [bool], number: u32) -> Result<(), &'static str> {
+    let seen = visited
+        .get_mut(number as usize)
+        .filter(|_| number != 0)
+        .ok_or("page number outside the file")?;
+    if std::mem::replace(seen, true) {
+        return Err("page reached twice (a cycle or shared page)");
+    }
+    Ok(())
 }
 
 /// Splits stanza-based databases (dpkg, apk) into paragraphs of lines: any run of blank or
@@ -263,6 +290,11 @@ mod tests {
             ("var/lib/rpm/rpmdb.sqlite", Some(RpmDb)),
             ("usr/lib/sysimage/rpm/rpmdb.sqlite", Some(RpmDb)),
             ("var/lib/rpm/rpmdb.sqlite-wal", None),
+            ("var/lib/rpm/Packages", Some(RpmBdb)),
+            ("usr/lib/sysimage/rpm/Packages.db", Some(RpmNdb)),
+            ("var/lib/rpm/Packages.db", Some(RpmNdb)),
+            ("var/lib/rpm/Packages.db-journal", None),
+            ("var/lib/dpkg/Packages", None),
             ("opt/app/lib/guava-31.1-jre.jar", Some(JavaArchive)),
             ("usr/local/tomcat/webapps/ROOT.war", Some(JavaArchive)),
             ("opt/app/lib/guava.jar.sha1", None),

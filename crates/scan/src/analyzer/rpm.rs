@@ -1,6 +1,9 @@
-//! rpm's package database in its SQLite form (`rpmdb.sqlite`, rpm ≥ 4.16: Fedora 33+, RHEL 9,
-//! UBI 9, Rocky, Alma, Amazon Linux 2023, openSUSE): the `Packages` table holds one rpm
-//! header per installed package, read here through [`super::sqlite`].
+//! rpm's package database: one rpm header per installed package, in one of three containers.
+//! The SQLite form (`rpmdb.sqlite`, rpm ≥ 4.16: Fedora 33+, RHEL 9, UBI 9, Rocky, Alma,
+//! Amazon Linux 2023) keeps them in its `Packages` table, read through [`super::sqlite`]; the
+//! Berkeley DB form (`Packages`: CentOS 7, RHEL 7 and 8, Amazon Linux 2) through
+//! [`super::rpm_bdb`]; the NDB form (`Packages.db`: openSUSE Leap, SLES 15) through
+//! [`super::rpm_ndb`]. All three give the same headers, read here.
 //!
 //! A header blob is an index of `(tag, type, offset, count)` entries and a data store: a
 //! count of entries and the store's length (both big-endian `u32`), then 16 bytes per entry,
@@ -8,6 +11,8 @@
 //! the file list (DIRNAMES, BASENAMES, DIRINDEXES), which says which paths each package owns so
 //! that the language packages rpm installed are not reported a second time.
 
+use super::rpm_bdb::{self, BdbError};
+use super::rpm_ndb::{self, NdbError};
 use super::sqlite::{Database, SqliteError, Value};
 use super::{Found, PackageKind};
 
@@ -37,10 +42,16 @@ pub enum RpmError {
     /// The SQLite file is unreadable or lacks the `Packages` table.
     #[error("rpm database: {0}")]
     Sqlite(#[from] SqliteError),
+    /// The Berkeley DB `Packages` file is unreadable.
+    #[error("rpm database: {0}")]
+    Bdb(#[from] BdbError),
+    /// The NDB `Packages.db` file is unreadable.
+    #[error("rpm database: {0}")]
+    Ndb(#[from] NdbError),
     /// A header blob is malformed.
-    #[error("rpm header of package row {row} is corrupt: {what}")]
+    #[error("rpm header of package record {row} is corrupt: {what}")]
     Header {
-        /// The row id (`hnum`).
+        /// The record's number: SQLite's `hnum`, Berkeley DB's key, NDB's package index.
         row: i64,
         /// What is wrong.
         what: &'static str,
@@ -52,33 +63,72 @@ pub enum RpmError {
 pub fn parse_rpmdb(data: &[u8]) -> Result<(Vec<Found>, Vec<String>), RpmError> {
     let db = Database::open(data)?;
     let root = db.table_root("Packages")?;
-    let mut packages = Vec::new();
-    let mut owned = Vec::new();
-    let mut first_error = None;
-    db.walk_table(root, &mut |row, values| {
-        let Some(Value::Blob(blob)) = values.get(1) else {
-            first_error.get_or_insert(RpmError::Header {
-                row,
-                what: "no header blob",
-            });
-            return;
-        };
-        match Header::parse(blob).and_then(|h| Ok((h.package()?, h.files()))) {
-            Ok((Some(found), files)) => {
-                packages.push(found);
-                owned.extend(files);
-            }
-            Ok((None, _)) => {}
-            Err(what) => {
-                first_error.get_or_insert(RpmError::Header { row, what });
+    let mut headers = Headers::default();
+    db.walk_table(root, &mut |row, values| match values.get(1) {
+        Some(Value::Blob(blob)) => headers.add(row, blob),
+        _ => headers.spoilt(RpmError::Header {
+            row,
+            what: "no header blob",
+        }),
+    })?;
+    headers.finish()
+}
+
+/// [`parse_rpmdb`] for the Berkeley DB form, `Packages`.
+pub fn parse_bdb(data: &[u8]) -> Result<(Vec<Found>, Vec<String>), RpmError> {
+    Headers::from_records(rpm_bdb::records(data)?)
+}
+
+/// [`parse_rpmdb`] for the NDB form, `Packages.db`.
+pub fn parse_ndb(data: &[u8]) -> Result<(Vec<Found>, Vec<String>), RpmError> {
+    Headers::from_records(rpm_ndb::records(data)?)
+}
+
+/// What the header blobs of one database say, whichever form holds them.
+#[derive(Default)]
+struct Headers {
+    packages: Vec<Found>,
+    owned: Vec<String>,
+    first_error: Option<RpmError>,
+}
+
+impl Headers {
+    /// The packages of numbered records, each a header blob or why it could not be read.
+    fn from_records<B: AsRef<[u8]>, E: Into<RpmError>>(
+        records: Vec<(u32, Result<B, E>)>,
+    ) -> Result<(Vec<Found>, Vec<String>), RpmError> {
+        let mut headers = Headers::default();
+        for (number, blob) in records {
+            match blob {
+                Ok(blob) => headers.add(i64::from(number), blob.as_ref()),
+                Err(error) => headers.spoilt(error.into()),
             }
         }
-    })?;
-    match first_error {
-        // One corrupt header among good ones is reported only when nothing else was read,
-        // so that a damaged row does not hide every other package.
-        Some(error) if packages.is_empty() => Err(error),
-        _ => Ok((packages, owned)),
+        headers.finish()
+    }
+
+    fn add(&mut self, row: i64, blob: &[u8]) {
+        match Header::parse(blob).and_then(|h| Ok((h.package()?, h.files()))) {
+            Ok((Some(found), files)) => {
+                self.packages.push(found);
+                self.owned.extend(files);
+            }
+            Ok((None, _)) => {}
+            Err(what) => self.spoilt(RpmError::Header { row, what }),
+        }
+    }
+
+    fn spoilt(&mut self, error: RpmError) {
+        self.first_error.get_or_insert(error);
+    }
+
+    fn finish(self) -> Result<(Vec<Found>, Vec<String>), RpmError> {
+        match self.first_error {
+            // One corrupt record among good ones is reported only when nothing else was
+            // read, so that a damaged record does not hide every other package.
+            Some(error) if self.packages.is_empty() => Err(error),
+            _ => Ok((self.packages, self.owned)),
+        }
     }
 }
 

@@ -162,13 +162,7 @@ impl<'a> Database<'a> {
     /// The bytes of page `number`, marking it visited; a second visit is corruption.
     fn take_page(&self, number: u32, visited: &mut [bool]) -> Result<&'a [u8], SqliteError> {
         let corrupt = |what| SqliteError::Corrupt { what, page: number };
-        let seen = visited
-            .get_mut(number as usize)
-            .filter(|_| number != 0)
-            .ok_or(corrupt("page number outside the file"))?;
-        if std::mem::replace(seen, true) {
-            return Err(corrupt("page reached twice (a cycle or shared page)"));
-        }
+        super::visit_page(visited, number).map_err(corrupt)?;
         let start = (number as usize - 1) * self.page_size;
         Ok(&self.data[start..start + self.usable])
     }

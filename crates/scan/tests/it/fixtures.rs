@@ -1,6 +1,7 @@
 //! Layers, OCI layouts and docker archives built in memory for the image tests, including
 //! the malformed kinds a real tool would refuse to write.
 
+use std::borrow::Cow;
 use std::io::Write;
 use std::path::Path;
 
@@ -12,6 +13,10 @@ pub enum Item<'a> {
     Link(&'a str, &'a str),
     Hard(&'a str, &'a str),
     Dir(&'a str),
+    /// An installed wheel (name, version) in a site-packages folder: its `METADATA`.
+    Wheel(&'a str, &'a str, &'a str),
+    /// An installed npm package (name, version) in a `node_modules` folder: its `package.json`.
+    Npm(&'a str, &'a str, &'a str),
 }
 
 /// An uncompressed tar layer. Names are written raw, so `..` and absolute paths survive.
@@ -19,12 +24,25 @@ pub fn layer(items: &[Item<'_>]) -> Vec<u8> {
     let mut builder = tar::Builder::new(Vec::new());
     for item in items {
         let mut header = tar::Header::new_gnu();
-        let (path, data, kind, link): (&str, &[u8], tar::EntryType, Option<&str>) = match *item {
-            Item::File(p, d) => (p, d, tar::EntryType::Regular, None),
-            Item::Link(p, t) => (p, b"", tar::EntryType::Symlink, Some(t)),
-            Item::Hard(p, t) => (p, b"", tar::EntryType::Link, Some(t)),
-            Item::Dir(p) => (p, b"", tar::EntryType::Directory, None),
-        };
+        let (path, data, kind, link): (Cow<str>, Cow<[u8]>, tar::EntryType, Option<&str>) =
+            match *item {
+                Item::File(p, d) => (p.into(), d.into(), tar::EntryType::Regular, None),
+                Item::Link(p, t) => (p.into(), b"".into(), tar::EntryType::Symlink, Some(t)),
+                Item::Hard(p, t) => (p.into(), b"".into(), tar::EntryType::Link, Some(t)),
+                Item::Dir(p) => (p.into(), b"".into(), tar::EntryType::Directory, None),
+                Item::Wheel(site, name, version) => (
+                    format!("{site}/{name}-{version}.dist-info/METADATA").into(),
+                    metadata(name, version).into(),
+                    tar::EntryType::Regular,
+                    None,
+                ),
+                Item::Npm(modules, name, version) => (
+                    format!("{modules}/{name}/package.json").into(),
+                    package_json(name, version).into(),
+                    tar::EntryType::Regular,
+                    None,
+                ),
+            };
         header.set_entry_type(kind);
         header.set_size(data.len() as u64);
         header.set_mode(0o644);
@@ -34,7 +52,7 @@ pub fn layer(items: &[Item<'_>]) -> Vec<u8> {
             header.as_gnu_mut().unwrap().linkname[..link.len()].copy_from_slice(link.as_bytes());
         }
         header.set_cksum();
-        builder.append(&header, data).unwrap();
+        builder.append(&header, &*data).unwrap();
     }
     builder.into_inner().unwrap()
 }

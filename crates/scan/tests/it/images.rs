@@ -6,9 +6,7 @@ use std::path::Path;
 use scan::image::source::{scan, ImageInventory, ImageSource, ScanOptions, SourceError};
 use scan::{Ecosystem, LayerError, MemoryCache};
 
-use crate::fixtures::{
-    self, gzip, layer, metadata, package_json, stanza, Item, BOOKWORM_OS_RELEASE,
-};
+use crate::fixtures::{self, gzip, layer, stanza, Item, BOOKWORM_OS_RELEASE};
 
 /// Two layers: a Debian base, then npm and pip packages.
 fn layers() -> Vec<(Vec<u8>, Vec<u8>, &'static str)> {
@@ -20,13 +18,11 @@ fn layers() -> Vec<(Vec<u8>, Vec<u8>, &'static str)> {
         ),
     ]);
     let apps = layer(&[
-        Item::File(
-            "usr/lib/node_modules/lodash/package.json",
-            &package_json("lodash", "4.17.15"),
-        ),
-        Item::File(
-            "usr/local/lib/python3.11/site-packages/urllib3-1.26.4.dist-info/METADATA",
-            &metadata("urllib3", "1.26.4"),
+        Item::Npm("usr/lib/node_modules", "lodash", "4.17.15"),
+        Item::Wheel(
+            "usr/local/lib/python3.11/site-packages",
+            "urllib3",
+            "1.26.4",
         ),
     ]);
     vec![

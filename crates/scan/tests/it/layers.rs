@@ -4,9 +4,7 @@
 use scan::image::{analyze_layer, LayerAnalysis};
 use scan::{Inventory, LayerError, LayerRef, Limits};
 
-use crate::fixtures::{
-    gzip, layer, metadata, package_json, stanza, zstd, Item, BOOKWORM_OS_RELEASE,
-};
+use crate::fixtures::{gzip, layer, metadata, stanza, zstd, Item, BOOKWORM_OS_RELEASE};
 
 fn analyze(data: &[u8]) -> LayerAnalysis {
     analyze_layer(data, &Limits::default()).expect("the layer reads")
@@ -116,36 +114,18 @@ fn whiteouts_and_opaque_folders_delete_what_lies_below() {
     let site = "usr/local/lib/python3.11/site-packages";
     let first = layer(&[
         Item::Dir("app/node_modules"),
-        Item::File(
-            &format!("{site}/requests-2.25.0.dist-info/METADATA"),
-            &metadata("requests", "2.25.0"),
-        ),
-        Item::File(
-            &format!("{site}/urllib3-1.26.4.dist-info/METADATA"),
-            &metadata("urllib3", "1.26.4"),
-        ),
-        Item::File(
-            "app/node_modules/lodash/package.json",
-            &package_json("lodash", "4.17.15"),
-        ),
-        Item::File(
-            "app/node_modules/qs/package.json",
-            &package_json("qs", "6.7.0"),
-        ),
+        Item::Wheel(site, "requests", "2.25.0"),
+        Item::Wheel(site, "urllib3", "1.26.4"),
+        Item::Npm("app/node_modules", "lodash", "4.17.15"),
+        Item::Npm("app/node_modules", "qs", "6.7.0"),
     ]);
     let second = layer(&[
         Item::File(&format!("{site}/.wh.urllib3-1.26.4.dist-info"), b""),
         Item::File("app/node_modules/.wh..wh..opq", b""),
-        Item::File(
-            "app/node_modules/minimist/package.json",
-            &package_json("minimist", "1.2.5"),
-        ),
+        Item::Npm("app/node_modules", "minimist", "1.2.5"),
         // A package re-added after a whiteout in the same layer stays.
         Item::File(&format!("{site}/.wh.requests-2.25.0.dist-info"), b""),
-        Item::File(
-            &format!("{site}/requests-2.25.0.dist-info/METADATA"),
-            &metadata("requests", "2.25.0"),
-        ),
+        Item::Wheel(site, "requests", "2.25.0"),
     ]);
     let inventory = merge(&[analyze(&first), analyze(&second)]);
     assert_eq!(
@@ -159,20 +139,11 @@ fn installed_packages_count_and_their_lockfiles_do_not() {
     let lock = br#"{"lockfileVersion":3,"packages":{"":{"name":"app"},"node_modules/express":{"version":"4.17.1"},"node_modules/mocha":{"version":"8.0.0","dev":true}}}"#;
     let installed = layer(&[
         Item::File("srv/app/package-lock.json", lock),
-        Item::File(
-            "srv/app/node_modules/express/package.json",
-            &package_json("express", "4.17.1"),
-        ),
+        Item::Npm("srv/app/node_modules", "express", "4.17.1"),
         // The installed package's own lockfile lists its dev dependencies: never read.
         Item::File("srv/app/node_modules/express/package-lock.json", lock),
-        Item::File(
-            "srv/app/node_modules/express/node_modules/qs/package.json",
-            &package_json("qs", "6.7.0"),
-        ),
-        Item::File(
-            "srv/app/node_modules/@types/node/package.json",
-            &package_json("@types/node", "20.0.0"),
-        ),
+        Item::Npm("srv/app/node_modules/express/node_modules", "qs", "6.7.0"),
+        Item::Npm("srv/app/node_modules", "@types/node", "20.0.0"),
     ]);
     let inventory = merge(&[analyze(&installed)]);
     assert_eq!(
@@ -215,10 +186,7 @@ fn python_packages_owned_by_dpkg_are_not_reported_twice() {
             "usr/local/lib/python3.11/dist-packages/distro_info-1.0.egg-info",
             &metadata("distro-info", "1.0"),
         ),
-        Item::File(
-            "usr/local/lib/python3.11/dist-packages/six-1.17.0.dist-info/METADATA",
-            &metadata("six", "1.17.0"),
-        ),
+        Item::Wheel("usr/local/lib/python3.11/dist-packages", "six", "1.17.0"),
     ]);
     assert_eq!(
         summary(&merge(&[analyze(&rootfs)])),

@@ -13,6 +13,7 @@ mod layers;
 mod malformed;
 mod real_data;
 mod reports;
+mod rpm_legacy;
 mod rpmdb;
 
 use std::path::PathBuf;

@@ -8,6 +8,7 @@ use std::process::Command;
 
 use scan::analyzer::rpm::parse_rpmdb;
 use scan::analyzer::sqlite::{Database, Value};
+use scan::analyzer::Found;
 use scan::image::analyze_layer;
 use scan::{Inventory, LayerRef, Limits};
 
@@ -40,7 +41,7 @@ fn spec() -> String {
 }
 
 /// Builds the packages and installs them into a fresh database; returns its file.
-fn rpmdb(dir: &Path) -> PathBuf {
+pub(crate) fn rpmdb(dir: &Path) -> PathBuf {
     let top = dir.join("rpmbuild");
     std::fs::create_dir_all(top.join("SPECS")).unwrap();
     let spec_path = top.join("SPECS/big.spec");
@@ -64,25 +65,26 @@ fn rpmdb(dir: &Path) -> PathBuf {
     db.join("rpmdb.sqlite")
 }
 
-#[test]
-#[ignore = "needs rpm"]
-fn rpmdb_packages_match_rpm_query_and_python_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = rpmdb(dir.path());
-    let data = std::fs::read(&db).unwrap();
-
-    // The analyzer against `rpm -qa`.
-    let query = run(Command::new("rpm")
+/// What `rpm -qa` prints of the database in `dir` (`rpm` and its `args` first), one sorted
+/// line per package.
+pub(crate) fn query(dir: &Path, rpm: &[&str]) -> Vec<String> {
+    let (program, args) = rpm.split_first().unwrap_or((&"rpm", &[]));
+    let query = run(Command::new(program)
+        .args(args)
         .args(["-qa", "--dbpath"])
-        .arg(db.parent().unwrap())
+        .arg(dir)
         .args([
             "--qf",
             "%{NAME} %|EPOCH?{%{EPOCH}:}|%{VERSION}-%{RELEASE} %{ARCH} %{SOURCERPM} %{LICENSE}\\n",
         ]));
-    let mut expected: Vec<&str> = query.lines().collect();
-    expected.sort();
-    let (packages, owned) = parse_rpmdb(&data).expect("rpm's own database reads");
-    let mut ours: Vec<String> = packages
+    let mut lines: Vec<String> = query.lines().map(Into::into).collect();
+    lines.sort();
+    lines
+}
+
+/// The analyzer's packages in [`query`]'s terms, sorted.
+pub(crate) fn listing(packages: &[Found]) -> Vec<String> {
+    let mut lines: Vec<String> = packages
         .iter()
         .map(|f| {
             let (source, source_version) = f.source.clone().unwrap();
@@ -96,8 +98,20 @@ fn rpmdb_packages_match_rpm_query_and_python_sqlite() {
             )
         })
         .collect();
-    ours.sort();
-    assert_eq!(ours, expected);
+    lines.sort();
+    lines
+}
+
+#[test]
+#[ignore = "needs rpm"]
+fn rpmdb_packages_match_rpm_query_and_python_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = rpmdb(dir.path());
+    let data = std::fs::read(&db).unwrap();
+
+    // The analyzer against `rpm -qa`.
+    let (packages, owned) = parse_rpmdb(&data).expect("rpm's own database reads");
+    assert_eq!(listing(&packages), query(db.parent().unwrap(), &[]));
     assert!(owned.contains(&"opt/many/file-with-a-long-name-600".to_owned()));
     assert!(owned.contains(&"opt/small39".to_owned()));
 

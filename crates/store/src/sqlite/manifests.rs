@@ -12,6 +12,7 @@ use super::{
 };
 use crate::access::AuditAction;
 use crate::meta::{ManifestRecord, MetaError, NewManifest, Page, ReferenceProblem, StoredManifest};
+use oci::TagExpected;
 
 pub(super) const MANIFEST_COLUMNS: &str = "m.digest, m.media_type, m.artifact_type, m.payload, \
      m.config_digest, m.subject_digest, m.total_size, m.created_ms";
@@ -19,13 +20,30 @@ pub(super) const MANIFEST_COLUMNS: &str = "m.digest, m.media_type, m.artifact_ty
 /// How many payloads verification holds in memory at once.
 const VERIFY_BATCH: i64 = 100;
 
+/// The tag a push moves, and what it must be for the move to happen (`None`: anything).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct TagMove<'a> {
+    pub name: &'a str,
+    pub expected: Option<&'a TagExpected>,
+}
+
+impl<'a> TagMove<'a> {
+    /// Moves `name` whatever it points at now.
+    pub fn unconditional(name: &'a str) -> Self {
+        Self {
+            name,
+            expected: None,
+        }
+    }
+}
+
 /// Records a manifest; with an `actor`, its push (and any tag move) goes into the audit log in
 /// the same transaction.
 pub(super) async fn put(
     pool: &SqlitePool,
     repository: &str,
     manifest: &NewManifest,
-    tag: Option<&str>,
+    tag: Option<TagMove<'_>>,
     actor: Option<&str>,
 ) -> Result<(), MetaError> {
     let mut tx = pool.begin().await?;
@@ -39,13 +57,14 @@ pub(super) async fn put(
         // The same digest means the same bytes, so its references are already recorded.
         None => manifest_id(&mut tx, repo_id, &manifest.record.digest).await?,
     };
+    let digest = &manifest.record.digest;
     let moved_from = match tag {
-        Some(tag) => upsert_tag(&mut tx, repo_id, tag, manifest_id).await?,
+        Some(tag) => move_tag(&mut tx, repo_id, tag, manifest_id, digest).await?,
         None => None,
     };
     if let Some(actor) = actor {
-        let digest = manifest.record.digest.as_str();
-        let reference = tag.unwrap_or(digest);
+        let digest = digest.as_str();
+        let reference = tag.map_or(digest, |t| t.name);
         let push = audit_entry(actor, AuditAction::Push, repository, reference, digest, "");
         insert_audit(&mut tx, &push).await?;
         if let Some(previous) = moved_from {
@@ -161,6 +180,53 @@ async fn manifest_id(
         .fetch_one(&mut **tx)
         .await?;
     Ok(row.try_get("id")?)
+}
+
+/// Points the tag at the manifest `manifest_id` (whose digest is `digest`) if it is as
+/// expected; returns the digest it pointed at before when that was another manifest.
+async fn move_tag(
+    tx: &mut Transaction<'_, Sqlite>,
+    repo_id: i64,
+    tag: TagMove<'_>,
+    manifest_id: i64,
+    digest: &Digest,
+) -> Result<Option<String>, MetaError> {
+    let Some(expected) = tag.expected else {
+        return upsert_tag(tx, repo_id, tag.name, manifest_id).await;
+    };
+    // The compare is in the writing statement itself: a concurrent writer's move either
+    // commits first (and this statement then matches no row, or hits the existing tag), or
+    // waits for this transaction (SQLite's single writer; PostgreSQL's row and index locks).
+    let sql = match expected {
+        TagExpected::Absent => {
+            "INSERT INTO tags (repo_id, name, manifest_id, updated_ms) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (repo_id, name) DO NOTHING"
+        }
+        TagExpected::At(_) => {
+            "UPDATE tags SET manifest_id = $3, updated_ms = $4
+             WHERE repo_id = $1 AND name = $2
+               AND manifest_id = (SELECT id FROM manifests WHERE repo_id = $1 AND digest = $5)"
+        }
+    };
+    let query = sqlx::query(sql)
+        .bind(repo_id)
+        .bind(tag.name)
+        .bind(manifest_id)
+        .bind(now_ms());
+    let query = match expected {
+        TagExpected::Absent => query,
+        TagExpected::At(current) => query.bind(current.as_str()),
+    };
+    if query.execute(&mut **tx).await?.rows_affected() == 0 {
+        return Err(MetaError::TagMoved {
+            tag: tag.name.to_owned(),
+            expected: expected.clone(),
+        });
+    }
+    Ok(match expected {
+        TagExpected::At(previous) if previous != digest => Some(previous.to_string()),
+        _ => None,
+    })
 }
 
 /// Points `tag` at the manifest; returns the digest it pointed at before when that was another

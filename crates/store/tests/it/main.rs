@@ -8,6 +8,7 @@ mod crash;
 mod gc;
 mod meta_suite;
 mod monitoring_suite;
+mod tags_suite;
 mod verify;
 
 use std::path::{Path, PathBuf};
@@ -84,7 +85,8 @@ async fn fs_blob_store_hands_out_its_files_for_zero_copy_sends() {
         .is_none());
 }
 
-#[tokio::test]
+// Multi-threaded, so the suite's racing tasks run in parallel.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_meta_store_conforms() {
     let dir = tempfile::tempdir().unwrap();
     meta_suite::run(&SqliteHarness {

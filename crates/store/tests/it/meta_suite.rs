@@ -9,7 +9,7 @@ use super::{manifest, sha256};
 
 /// Opens one backend's store; each call reopens the same database, as a restarted server would.
 pub trait Harness {
-    type Store: MetaStore;
+    type Store: MetaStore + Clone + 'static;
 
     async fn open(&self) -> Self::Store;
 }
@@ -24,6 +24,7 @@ pub async fn run(harness: &impl Harness) {
     referrers_filter_by_artifact_type(&store).await;
     collection_deletes_only_what_nothing_keeps(&store).await;
     upload_offsets_compare_and_set(&store).await;
+    super::tags_suite::run(&store).await;
     super::catalogue_suite::run(&store).await;
     super::access_suite::run(&store).await;
     super::monitoring_suite::run(&store).await;

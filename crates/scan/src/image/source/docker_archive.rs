@@ -6,9 +6,8 @@ use std::collections::HashMap;
 use std::io::BufReader;
 use std::path::Path;
 
-use oci::manifest::ImageConfig;
+use oci::manifest::{DockerArchiveEntry, ImageConfig};
 use oci::Digest;
-use serde::Deserialize;
 
 use super::{
     created_by, inventory_of, open, parse_json, platform_of, platform_selected, read_json,
@@ -18,15 +17,6 @@ use crate::cache::LayerCache;
 use crate::image::layer::{normalize, resolve_link};
 use crate::image::tar::{EntryKind, TarReader};
 use crate::inventory::LayerRef;
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct Entry {
-    config: String,
-    #[serde(default)]
-    repo_tags: Option<Vec<String>>,
-    layers: Vec<String>,
-}
 
 /// Where each file of the archive is, and its links (`docker save` links a layer tar that
 /// two images share instead of storing it twice).
@@ -91,7 +81,8 @@ pub(super) fn scan(
             source,
         })
     };
-    let entries: Vec<Entry> = read_json(read_member("manifest.json")?, "manifest.json")?;
+    let entries: Vec<DockerArchiveEntry> =
+        read_json(read_member("manifest.json")?, "manifest.json")?;
     let mut out = Vec::new();
     for entry in entries {
         let config_bytes = read_small(read_member(&entry.config)?, &entry.config)?;
@@ -129,7 +120,7 @@ pub(super) fn scan(
         out.push(ImageInventory {
             platform,
             image: Some(config_digest.to_string()),
-            tags: entry.repo_tags.unwrap_or_default(),
+            tags: entry.repo_tags,
             inventory,
         });
     }

@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use crate::analyzer::{purl, FileRecord, Found, OsRelease, PackageKind};
+use crate::analyzer::{purl, wanted, FileKind, FileRecord, Found, OsRelease, PackageKind};
 use crate::ecosystem::Ecosystem;
 use crate::image::LayerAnalysis;
 use crate::matching::{AdvisoryDb, Matches, Package};
@@ -125,6 +125,9 @@ impl Inventory {
                     continue
                 }
                 FileRecord::Lockfile(_) if has_installed_npm(&view, dir) => continue,
+                FileRecord::OwningPackages { .. } if superseded_rpm_database(&view, path) => {
+                    continue
+                }
                 _ => {}
             }
             for (found, &layer) in packages_of(slot.record).iter().zip(&slot.introduced) {
@@ -207,6 +210,26 @@ fn has_installed_npm(view: &BTreeMap<&str, Slot<'_>>, dir: &str) -> bool {
     view.range(prefix.as_str()..)
         .take_while(|(k, _)| k.starts_with(&prefix))
         .any(|(_, s)| matches!(s.record, FileRecord::Packages(f) if f.iter().any(|f| f.kind == PackageKind::Npm)))
+}
+
+/// rpm reads one database, the backend it is configured for. An older one beside a newer one
+/// is what a conversion (`rpmdb --rebuilddb` to another backend) can leave behind, so only
+/// the newest form in a folder counts: SQLite, then NDB, then Berkeley DB.
+fn superseded_rpm_database(view: &BTreeMap<&str, Slot<'_>>, path: &str) -> bool {
+    let Some((dir, _)) = path.rsplit_once('/') else {
+        return false;
+    };
+    let newer: &[&str] = match wanted(path) {
+        Some(FileKind::RpmBdb) => &["rpmdb.sqlite", "Packages.db"],
+        Some(FileKind::RpmNdb) => &["rpmdb.sqlite"],
+        _ => &[],
+    };
+    newer.iter().any(|name| {
+        matches!(
+            resolve(view, &format!("{dir}/{name}")),
+            Some(FileRecord::OwningPackages { .. })
+        )
+    })
 }
 
 fn installed(found: &Found, os: Option<&OsRelease>, layer: usize, path: &str) -> InstalledPackage {

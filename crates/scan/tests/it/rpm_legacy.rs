@@ -263,3 +263,31 @@ fn images_with_bdb_and_ndb_databases_scan_to_their_packages() {
         assert!(purls.contains(&purl), "{name}: {purls:#?}");
     }
 }
+
+#[test]
+#[ignore = "needs rpm, db5.3-util, rpm-inspector-rpm"]
+fn a_database_left_behind_by_a_conversion_is_not_counted_again() {
+    let dir = databases();
+    let sqlite = std::fs::read(dir.join("db/rpmdb.sqlite")).unwrap();
+    let bdb = std::fs::read(dir.join("bdb-le/Packages")).unwrap();
+    let packages = parse_bdb(&bdb).unwrap().0.len();
+    let work = tempfile::tempdir().unwrap();
+    let archive = work.path().join("converted.tar");
+    docker_archive(
+        &archive,
+        &[
+            Item::File("etc/os-release", b"ID=\"rhel\"\nVERSION_ID=\"9.4\"\n"),
+            Item::File("var/lib/rpm/Packages", &bdb),
+            Item::File("var/lib/rpm/rpmdb.sqlite", &sqlite),
+        ],
+    );
+    let source = ImageSource::parse(&format!("docker-archive:{}", archive.display())).unwrap();
+    let images = scan(&source, &ScanOptions::default(), &MemoryCache::new()).unwrap();
+    let inventory = &images[0].inventory;
+    let paths: Vec<&str> = inventory.packages.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(paths.len(), packages, "{paths:#?}");
+    assert!(
+        paths.iter().all(|p| *p == "var/lib/rpm/rpmdb.sqlite"),
+        "{paths:#?}"
+    );
+}

@@ -8,11 +8,14 @@
 //! it while every other test, in this process or in another test binary, waits.
 //!
 //! It also holds the set-up that test binaries of several crates share: [`run`] for outside
-//! tools, [`docker_config_for`] for the docker CLI and [`Distribution`], a registry other than Hallmark's to talk to.
+//! tools, [`docker_config_for`] for the docker CLI, [`Distribution`], a registry other than
+//! Hallmark's to talk to, and [`tls::TestPki`], a private certificate authority for HTTPS
+//! tests.
 
 #![deny(missing_docs)]
 
 mod distribution;
+pub mod tls;
 
 pub use distribution::Distribution;
 

@@ -52,7 +52,7 @@ pub use metrics::Metrics;
 pub use name::{Reference, RepositoryName, MAX_NAME_LEN};
 pub use route::{AdminRoute, Route};
 pub use routes::{router, shared_router};
-pub use server::{read_blob_get_head, serve};
+pub use server::{read_blob_get_head, serve, serve_tls, ServerTls, TlsError, TlsFile};
 
 /// The registry's limits and policies.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,10 +11,13 @@
 //! hands the connection, with the bytes already read replayed first, to hyper for the rest of
 //! its life. Correctness never rests on this path: every response it sends is the router's,
 //! and the streaming body beside each region carries the same bytes.
+//!
+//! [`serve_tls`] runs the same loop over TLS (see `tls`), where every connection goes to hyper.
 
 mod head;
 mod replay;
 mod send;
+mod tls;
 
 use std::future::Future;
 use std::io;
@@ -23,10 +26,11 @@ use std::pin::pin;
 use std::time::Duration;
 
 use axum::extract::ConnectInfo;
+use axum::http::{HeaderName, HeaderValue};
 use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -35,6 +39,7 @@ use tower::ServiceExt as _;
 #[cfg(doc)]
 use crate::body::FileRegion;
 use head::Parsed;
+pub use tls::{ServerTls, TlsError, TlsFile};
 
 /// Serves `app` on `listener` until `shutdown` resolves; then stops accepting, lets every
 /// request in flight finish (an idle keep-alive connection is closed at once) and returns
@@ -43,6 +48,25 @@ use head::Parsed;
 /// Each request carries the peer's address as [`ConnectInfo<SocketAddr>`], as with axum's
 /// `into_make_service_with_connect_info`.
 pub async fn serve(listener: TcpListener, app: Router, shutdown: impl Future<Output = ()>) {
+    accept_until(listener, app, None, shutdown).await;
+}
+
+/// [`serve`] over TLS with `tls`'s certificate: each connection's handshake, then hyper.
+pub async fn serve_tls(
+    listener: TcpListener,
+    app: Router,
+    tls: ServerTls,
+    shutdown: impl Future<Output = ()>,
+) {
+    accept_until(listener, app, Some(tls), shutdown).await;
+}
+
+async fn accept_until(
+    listener: TcpListener,
+    app: Router,
+    tls: Option<ServerTls>,
+    shutdown: impl Future<Output = ()>,
+) {
     let stopping = CancellationToken::new();
     // Every connection task holds a sender; `recv` yields `None` once all of them are gone.
     let (alive, mut all_ended) = mpsc::channel::<()>(1);
@@ -59,9 +83,13 @@ pub async fn serve(listener: TcpListener, app: Router, shutdown: impl Future<Out
                 continue;
             }
         };
-        let (app, stopping, alive) = (app.clone(), stopping.clone(), alive.clone());
+        let (app, tls, stopping, alive) =
+            (app.clone(), tls.clone(), stopping.clone(), alive.clone());
         tokio::spawn(async move {
-            serve_connection(stream, peer, app, &stopping).await;
+            match tls {
+                Some(tls) => tls::serve_connection(stream, peer, app, &tls, &stopping).await,
+                None => serve_connection(stream, peer, app, &stopping).await,
+            }
             drop(alive);
         });
     }
@@ -115,7 +143,10 @@ async fn serve_connection(
     // Heads and small answers are single writes; nothing waits for more to coalesce with.
     let _ = stream.set_nodelay(true);
     match serve_blob_gets(&mut stream, peer, &app, stopping).await {
-        Ok(Next::HandOver(buffered)) => hand_over(stream, buffered, peer, app, stopping).await,
+        Ok(Next::HandOver(buffered)) => {
+            let stream = replay::Replay::new(buffered, stream);
+            hand_over(stream, peer, app, Scheme::Http, stopping).await;
+        }
         Ok(Next::Close) => {
             let _ = stream.shutdown().await;
         }
@@ -180,21 +211,38 @@ async fn read_more(
     Ok(read > 0)
 }
 
-/// Serves the rest of the connection with hyper, as `axum::serve` would, replaying `buffered`
-/// first; on shutdown hyper finishes the request in flight and closes.
+/// The scheme a connection's requests arrived by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scheme {
+    Http,
+    Https,
+}
+
+/// Set on every request that arrived over this server's own TLS: the URLs the registry writes
+/// (the token realm, upload locations) take their scheme from it, as behind a TLS-terminating
+/// proxy. A client's own value is replaced, since here the server knows the scheme itself.
+const FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+
+/// Serves the rest of the connection with hyper, as `axum::serve` would; on shutdown hyper
+/// finishes the request in flight and closes.
 async fn hand_over(
-    stream: TcpStream,
-    buffered: Vec<u8>,
+    stream: impl AsyncRead + AsyncWrite + Unpin + Send + 'static,
     peer: SocketAddr,
     app: Router,
+    scheme: Scheme,
     stopping: &CancellationToken,
 ) {
     let service =
         hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
             request.extensions_mut().insert(ConnectInfo(peer));
+            if scheme == Scheme::Https {
+                request
+                    .headers_mut()
+                    .insert(FORWARDED_PROTO, HeaderValue::from_static("https"));
+            }
             app.clone().oneshot(request)
         });
-    let io = TokioIo::new(replay::Replay::new(buffered, stream));
+    let io = TokioIo::new(stream);
     let builder = auto::Builder::new(TokioExecutor::new());
     let mut connection = pin!(builder.serve_connection_with_upgrades(io, service));
     let result = tokio::select! {

@@ -15,6 +15,7 @@ mod search;
 mod sendfile;
 mod server;
 mod stars;
+mod tls;
 mod uploads;
 
 use axum::body::Body;

@@ -4,6 +4,9 @@
 //! Token authentication is on unless `--auth none`: the signing key and an initial admin are
 //! created in the data folder on first start.
 //!
+//! With `--tls-cert` and `--tls-key` it serves HTTPS (see `registry::serve_tls`); a token
+//! realm left to default then names `https://` too.
+//!
 //! Settings come from, strongest first: flags, environment variables (`HALLMARK_LISTEN`,
 //! `HALLMARK_DATA`, …, which clap reads as flag defaults), a TOML file (`--config`), and
 //! built-in defaults.
@@ -38,7 +41,7 @@ pub struct ServeArgs {
     #[arg(long, env = "HALLMARK_DATA")]
     data: Option<PathBuf>,
     /// TOML file with any of: listen, data, max-manifest-bytes, upload-ttl-secs,
-    /// automatic-mount, log, auth, service, realm.
+    /// automatic-mount, log, auth, service, realm, tls-cert, tls-key.
     #[arg(long, env = "HALLMARK_CONFIG")]
     config: Option<PathBuf>,
     /// Largest manifest accepted, in bytes [default: 4194304].
@@ -51,6 +54,13 @@ pub struct ServeArgs {
     /// registry where anyone may push and delete, for local experiments only).
     #[arg(long, env = "HALLMARK_AUTH")]
     auth: Option<AuthMode>,
+    /// PEM certificate chain (the server's certificate first) to serve HTTPS with; needs
+    /// --tls-key.
+    #[arg(long, env = "HALLMARK_TLS_CERT")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert (PKCS#8, RSA PKCS#1 or SEC1 EC).
+    #[arg(long, env = "HALLMARK_TLS_KEY")]
+    tls_key: Option<PathBuf>,
 }
 
 /// Whether `serve` checks tokens.
@@ -78,6 +88,8 @@ struct FileConfig {
     service: Option<String>,
     /// The token endpoint's absolute URL in challenges [default: /token on the host asked].
     realm: Option<String>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
 }
 
 /// Everything `serve` runs with, once flags, environment, file and defaults are merged.
@@ -89,12 +101,44 @@ struct Settings {
     registry: RegistryConfig,
     /// `None` for `--auth none`.
     auth: Option<AuthConfig>,
+    /// The certificate and key files, for HTTPS.
+    tls: Option<TlsFiles>,
+}
+
+/// `--tls-cert` and `--tls-key`, which come together or not at all.
+#[derive(Debug, PartialEq, Eq)]
+struct TlsFiles {
+    cert: PathBuf,
+    key: PathBuf,
+}
+
+impl TlsFiles {
+    fn pair(cert: Option<PathBuf>, key: Option<PathBuf>) -> anyhow::Result<Option<Self>> {
+        match (cert, key) {
+            (Some(cert), Some(key)) => Ok(Some(Self { cert, key })),
+            (None, None) => Ok(None),
+            (Some(cert), None) => anyhow::bail!(
+                "--tls-cert {} needs --tls-key with its private key (or give neither to serve \
+                 plain HTTP)",
+                cert.display()
+            ),
+            (None, Some(key)) => anyhow::bail!(
+                "--tls-key {} needs --tls-cert with its certificate (or give neither to serve \
+                 plain HTTP)",
+                key.display()
+            ),
+        }
+    }
 }
 
 impl Settings {
     fn resolve(args: ServeArgs, file: FileConfig) -> anyhow::Result<Self> {
         let defaults = RegistryConfig::default();
         let log = args.log.or(file.log).unwrap_or_else(|| "info".to_owned());
+        let tls = TlsFiles::pair(
+            args.tls_cert.or(file.tls_cert),
+            args.tls_key.or(file.tls_key),
+        )?;
         Ok(Self {
             listen: args
                 .listen
@@ -132,6 +176,7 @@ impl Settings {
                     })
                 }
             },
+            tls,
         })
     }
 }
@@ -162,6 +207,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
+    // A certificate that cannot serve is reported before anything else is opened.
+    let tls = settings
+        .tls
+        .as_ref()
+        .map(|files| registry::ServerTls::from_pem_files(&files.cert, &files.key))
+        .transpose()?;
     let (blobs, meta) = store::open_embedded(&settings.data)
         .await
         .with_context(|| format!("opening the data folder {}", settings.data.display()))?;
@@ -187,10 +238,14 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     tracing::info!(
         listen = %listener.local_addr()?,
         data = %settings.data.display(),
+        https = tls.is_some(),
         "hallmark registry serving"
     );
-    // The registry's own server: blob GETs go out with sendfile(2), the rest through hyper.
-    registry::serve(listener, app, shutdown_signal()).await;
+    match tls {
+        Some(tls) => registry::serve_tls(listener, app, tls, shutdown_signal()).await,
+        // The registry's own server: blob GETs go out with sendfile(2), the rest through hyper.
+        None => registry::serve(listener, app, shutdown_signal()).await,
+    }
     registry
         .flush_pulls()
         .await
@@ -271,6 +326,8 @@ mod tests {
             max_manifest_bytes: None,
             log: None,
             auth: None,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 
@@ -324,6 +381,33 @@ mod tests {
         let file: FileConfig = toml::from_str("auth = \"none\"").unwrap();
         assert!(Settings::resolve(flags, file).unwrap().auth.is_some());
         assert!(toml::from_str::<FileConfig>("auth = \"basic\"").is_err());
+    }
+
+    #[test]
+    fn tls_files_come_in_pairs_from_flags_or_the_file() {
+        assert_eq!(
+            Settings::resolve(args(), FileConfig::default())
+                .unwrap()
+                .tls,
+            None
+        );
+        let file: FileConfig =
+            toml::from_str("tls-cert = \"/etc/h/cert.pem\"\ntls-key = \"/etc/h/key.pem\"\n")
+                .unwrap();
+        let mut flags = args();
+        flags.tls_key = Some("/run/key.pem".into());
+        let tls = Settings::resolve(flags, file).unwrap().tls.unwrap();
+        assert_eq!(tls.cert, PathBuf::from("/etc/h/cert.pem"));
+        assert_eq!(tls.key, PathBuf::from("/run/key.pem"));
+        let mut flags = args();
+        flags.tls_cert = Some("/etc/h/cert.pem".into());
+        let error = Settings::resolve(flags, FileConfig::default())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("needs --tls-key"), "{error}");
+        let file: FileConfig = toml::from_str("tls-key = \"k.pem\"").unwrap();
+        let error = Settings::resolve(args(), file).unwrap_err().to_string();
+        assert!(error.contains("k.pem needs --tls-cert"), "{error}");
     }
 
     #[test]

@@ -43,7 +43,7 @@ const PLAIN_HTTP_ANSWER: &[u8] = b"HTTP/1.1 400 Bad Request\r\n\
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
     /// The file could not be read.
-    #[error("cannot read the TLS {role} {}: {source} (give --tls-{flag} a readable PEM file)", .path.display(), role = .role, flag = .role.flag())]
+    #[error("cannot read the TLS {role} {} (give --tls-{flag} a readable PEM file)", .path.display(), role = .role, flag = .role.flag())]
     Read {
         /// Which of the two files.
         role: TlsFile,
@@ -78,7 +78,7 @@ pub enum TlsError {
     },
     /// rustls refused the pair for another reason (an unsupported key type, a malformed
     /// certificate).
-    #[error("the certificate {} and key {} cannot serve TLS: {source} (use an RSA, ECDSA or Ed25519 key with its X.509 certificate)", .cert.display(), .key.display())]
+    #[error("the certificate {} and key {} cannot serve TLS (use an RSA, ECDSA or Ed25519 key with its X.509 certificate)", .cert.display(), .key.display())]
     Unusable {
         /// The certificate file.
         cert: PathBuf,

@@ -63,6 +63,24 @@ pub enum ClientError {
         /// What failed.
         source: Box<ureq::Error>,
     },
+    /// A file in a certificate folder (`--cert-dir`, or a certs.d folder) cannot be used.
+    #[error("certificate file {}: {detail}; fix or remove it", path.display())]
+    CertFile {
+        /// The file (or folder).
+        path: PathBuf,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// The registry's TLS certificate is not signed by a CA this client trusts.
+    #[error("the TLS certificate of {host} is not trusted ({detail}): {advice}")]
+    UntrustedCertificate {
+        /// The registry (or token service) `host[:port]`.
+        host: String,
+        /// What the TLS library said about the certificate.
+        detail: String,
+        /// Where to put the CA certificate that would make it trusted.
+        advice: String,
+    },
     /// The registry wants credentials it was not given, or refused the ones given.
     #[error("401 from {host}: {}", unauthorized_fix(user.as_deref(), message))]
     Unauthorized {

@@ -18,6 +18,12 @@
 //! Loopback registries are spoken to over plain HTTP, others over HTTPS unless
 //! [`ClientOptions::insecure`].
 //!
+//! A registry with a private CA or a client certificate is trusted the way docker and skopeo
+//! trust it: from its folder `<certs.d>/<host[:port]>/` (`*.crt` CA roots, `*.cert` and
+//! `*.key` a client certificate) under `~/.config/containers/certs.d`,
+//! `/etc/containers/certs.d` or `/etc/docker/certs.d`, or from [`ClientOptions::cert_dir`].
+//! Such a registry gets HTTPS even on a loopback address.
+//!
 //! ```no_run
 //! # fn main() -> Result<(), client::ClientError> {
 //! let client = client::Client::new(client::ClientOptions::default())?;
@@ -32,6 +38,7 @@
 
 mod auth;
 mod blobs;
+mod certs;
 mod cred_helper;
 mod error;
 pub mod header;
@@ -72,6 +79,10 @@ pub struct ClientOptions {
     pub page_size: Option<u32>,
     /// How requests that fail in a way that may pass are retried.
     pub retry: RetryPolicy,
+    /// A folder of certificates for every registry, as skopeo's `--cert-dir`: `*.crt` CA
+    /// roots, and a `*.cert` with its `*.key` as the client certificate. When `None`, each
+    /// registry's folder in the certs.d folders docker and the containers tools read.
+    pub cert_dir: Option<PathBuf>,
 }
 
 /// A registry client. It is `Send + Sync`: share one by reference between threads, and they
@@ -82,6 +93,7 @@ pub struct Client {
     options: ClientOptions,
     docker_config: auth::DockerConfig,
     cache: auth::AuthCache,
+    certs: certs::CertDirs,
 }
 
 impl Client {
@@ -91,6 +103,7 @@ impl Client {
         let docker_config = auth::DockerConfig::load(options.docker_config.as_deref())?;
         Ok(Self {
             agent: transport::agent(),
+            certs: certs::CertDirs::new(options.cert_dir.clone()),
             options,
             docker_config,
             cache: auth::AuthCache::default(),

@@ -89,14 +89,7 @@ impl Client {
             request: "a request".to_owned(),
             detail: format!("its realm {realm:?} is not a usable URL: {e}"),
         };
-        let send = |request: http::Request<String>| {
-            self.agent
-                .run(request)
-                .map_err(|source| ClientError::Transport {
-                    url: realm.to_owned(),
-                    source: Box::new(source),
-                })
-        };
+        let send = |request: http::Request<String>| self.dispatch(request);
         let response = match token_request(realm, challenge, scopes, secret) {
             TokenRequest::Post(form) => send(
                 http::Request::post(realm)

@@ -125,12 +125,53 @@ impl Client {
         )
     }
 
+    /// HTTPS, except with `--insecure` and for a loopback registry that has no certificate
+    /// folder (a registry with a private CA there is meant to be reached over TLS).
     fn scheme(&self, host: &str) -> &'static str {
-        if self.options.insecure || is_loopback(host) {
+        let plain_loopback = is_loopback(host) && self.certs.folder_for(host).is_none();
+        if self.options.insecure || plain_loopback {
             "http"
         } else {
             "https"
         }
+    }
+
+    /// Sends one request, with the TLS settings of its host's certificate folder when it has
+    /// one; every request this client makes goes through here.
+    pub(crate) fn dispatch(
+        &self,
+        request: http::Request<impl ureq::AsSendBody>,
+    ) -> Result<Response<Body>, ClientError> {
+        let url = request.uri().to_string();
+        let host = request
+            .uri()
+            .authority()
+            .map_or_else(String::new, |a| a.as_str().to_owned());
+        let tls = match request.uri().scheme_str() {
+            Some("https") => self.certs.tls_config(&host)?,
+            _ => None,
+        };
+        let request = match tls {
+            Some(tls) => self
+                .agent
+                .configure_request(request)
+                .tls_config(tls)
+                .build(),
+            None => request,
+        };
+        self.agent
+            .run(request)
+            .map_err(|source| match untrusted(&source) {
+                Some(detail) => ClientError::UntrustedCertificate {
+                    advice: self.certs.advice(&host),
+                    host,
+                    detail,
+                },
+                None => ClientError::Transport {
+                    url,
+                    source: Box::new(source),
+                },
+            })
     }
 
     /// Sends `call` and returns the response if its status is one of `ok`; any other status
@@ -230,28 +271,24 @@ impl Client {
             request: format!("{} {}", call.method, call.url),
             detail: format!("the request cannot be built: {e}"),
         };
-        let sent = match &mut call.body {
-            Payload::Empty => self.agent.run(request.body(()).map_err(built)?),
+        match &mut call.body {
+            Payload::Empty => self.dispatch(request.body(()).map_err(built)?),
             Payload::Bytes(content) => {
                 let mut bytes: &[u8] = content;
                 let request = request
                     .header("content-length", bytes.len())
                     .body(SendBody::from_reader(&mut bytes))
                     .map_err(built)?;
-                self.agent.run(request)
+                self.dispatch(request)
             }
             Payload::Stream(reader, length) => {
                 let request = request
                     .header("content-length", *length)
                     .body(SendBody::from_reader(&mut **reader))
                     .map_err(built)?;
-                self.agent.run(request)
+                self.dispatch(request)
             }
-        };
-        sent.map_err(|source| ClientError::Transport {
-            url: call.url.clone(),
-            source: Box::new(source),
-        })
+        }
     }
 
     /// The typed error for a response whose status the caller did not want.
@@ -317,6 +354,22 @@ pub(crate) fn message_of(error: &ErrorBody, status: u16) -> String {
             .unwrap_or("unexpected status")
             .to_lowercase()
     })
+}
+
+/// What rustls said when the server's certificate chains to no trusted root.
+fn untrusted(error: &ureq::Error) -> Option<String> {
+    let tls = match error {
+        ureq::Error::Rustls(tls) => tls,
+        // The handshake's errors come through the socket as I/O errors wrapping rustls's.
+        ureq::Error::Io(io) => io.get_ref()?.downcast_ref::<rustls::Error>()?,
+        _ => return None,
+    };
+    match tls {
+        rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer) => {
+            Some(format!("{tls}: it is not signed by a CA this client knows"))
+        }
+        _ => None,
+    }
 }
 
 /// The body, refused past `limit` bytes.

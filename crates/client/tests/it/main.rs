@@ -12,6 +12,7 @@ mod distribution;
 mod referrers;
 mod retry;
 mod server;
+mod tls;
 
 use client::{Client, Repository};
 use oci::manifest::{Descriptor, ImageConfig, ImageManifest, MediaType, RootFs};

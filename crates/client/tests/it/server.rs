@@ -18,7 +18,7 @@ use axum::middleware::{from_fn, Next};
 use axum::response::Response;
 use base64ct::Encoding as _;
 use client::{Client, ClientOptions, Credentials, Repository, RetryPolicy};
-use registry::{Auth, AuthConfig, Registry, RegistryConfig};
+use registry::{Auth, AuthConfig, Registry, RegistryConfig, ServerTls};
 use store::{AccountKind, MetaStore};
 
 /// The password of every test account.
@@ -57,7 +57,16 @@ impl TestRegistry {
         Self::start(true, Quirk::None)
     }
 
+    /// [`TestRegistry::with_auth`] over HTTPS with `tls`'s certificate.
+    pub fn with_auth_over_tls(tls: ServerTls) -> Self {
+        Self::start_serving(true, Quirk::None, Some(tls))
+    }
+
     fn start(auth: bool, quirk: Quirk) -> Self {
+        Self::start_serving(auth, quirk, None)
+    }
+
+    fn start_serving(auth: bool, quirk: Quirk, tls: Option<ServerTls>) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -87,8 +96,16 @@ impl TestRegistry {
             let app = with_quirk(registry::shared_router(Arc::new(registry)), quirk);
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let address = listener.local_addr().unwrap();
-            let service = app.into_make_service_with_connect_info::<SocketAddr>();
-            tokio::spawn(async move { axum::serve(listener, service).await.unwrap() });
+            match tls {
+                Some(tls) => {
+                    let forever = std::future::pending();
+                    tokio::spawn(registry::serve_tls(listener, app, tls, forever));
+                }
+                None => {
+                    let service = app.into_make_service_with_connect_info::<SocketAddr>();
+                    tokio::spawn(async move { axum::serve(listener, service).await.unwrap() });
+                }
+            }
             address
         });
         Self {

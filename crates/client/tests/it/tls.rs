@@ -1,0 +1,72 @@
+//! The client against Hallmark served over HTTPS with a private CA the `openssl` CLI made:
+//! trusted through a cert dir (`ca.crt`, and a client certificate beside it), and refused with
+//! the fix named when the CA is missing.
+
+use client::{Client, ClientError, ClientOptions};
+use fixture_cache::tls::{KeyForm, TestPki, Usage};
+use oci::{Digest, DigestAlgorithm};
+use registry::ServerTls;
+
+use crate::push_image;
+use crate::server::{options, TestRegistry, PASSWORD};
+
+fn registry_over_tls(pki: &TestPki) -> TestRegistry {
+    let tls = ServerTls::from_pem_files(&pki.server_cert(), &pki.server_key()).unwrap();
+    TestRegistry::with_auth_over_tls(tls)
+}
+
+fn client_with_cert_dir(cert_dir: &std::path::Path) -> Client {
+    Client::new(ClientOptions {
+        cert_dir: Some(cert_dir.to_owned()),
+        ..options(Some(("root", PASSWORD)))
+    })
+    .unwrap()
+}
+
+#[test]
+#[ignore = "needs openssl"]
+fn push_and_pull_over_tls_trusting_the_ca_of_a_cert_dir() {
+    let pki = TestPki::new();
+    let registry = registry_over_tls(&pki);
+    let cert_dir = tempfile::tempdir().unwrap();
+    std::fs::copy(pki.ca_cert(), cert_dir.path().join("ca.crt")).unwrap();
+    // A client certificate is read and offered; this server does not ask for one.
+    let (cert, key) = pki.issue("client", KeyForm::EcSec1, Usage::Client);
+    std::fs::copy(cert, cert_dir.path().join("client.cert")).unwrap();
+    std::fs::copy(key, cert_dir.path().join("client.key")).unwrap();
+    let client = client_with_cert_dir(cert_dir.path());
+    let repo = registry.repo("tls/image");
+
+    // A loopback registry with a cert dir gets HTTPS, and the token realm is https too.
+    let pushed = push_image(&client, &repo, "v1", "over tls");
+    let fetched = client.manifest(&repo, "v1").unwrap();
+    assert_eq!(
+        (fetched.digest, fetched.bytes),
+        (pushed.digest, pushed.manifest)
+    );
+    let layer = client.blob(&repo, &pushed.layer.digest).unwrap();
+    assert_eq!(
+        Digest::of(DigestAlgorithm::Sha256, &layer),
+        pushed.layer.digest
+    );
+}
+
+#[test]
+#[ignore = "needs openssl"]
+fn an_untrusted_certificate_names_the_cert_dir_fix() {
+    let pki = TestPki::new();
+    let registry = registry_over_tls(&pki);
+    let empty = tempfile::tempdir().unwrap();
+    let client = client_with_cert_dir(empty.path());
+    let error = client
+        .manifest(&registry.repo("tls/image"), "v1")
+        .unwrap_err();
+    assert!(
+        matches!(error, ClientError::UntrustedCertificate { .. }),
+        "{error:?}"
+    );
+    let message = error.to_string();
+    assert!(message.contains("is not trusted"), "{message}");
+    let fix = format!("{}/ca.crt", empty.path().display());
+    assert!(message.contains(&fix), "{message}");
+}

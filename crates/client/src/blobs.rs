@@ -16,53 +16,141 @@ use crate::{Client, ClientError, Repository};
 /// A blob's content as it arrives, hashed on the way; reading past the end fails with
 /// [`ClientError::DigestMismatch`] (inside an `io::Error` of kind `InvalidData`) if the content
 /// is not what its digest names, so a caller that reads to the end never accepts other bytes.
-pub struct BlobReader {
+///
+/// A connection that breaks mid-body is resumed, as containerd and docker do: the reader asks
+/// for the rest with `Range: bytes=<received>-` and goes on hashing where it stopped, up to the
+/// client's retry policy's attempts in a row without progress. A registry that answers the
+/// range with the whole blob instead (`200`) has the part already read skipped.
+pub struct BlobReader<'c> {
+    client: &'c Client,
+    repository: Repository,
     body: ureq::BodyReader<'static>,
     hasher: Option<Hasher>,
     expected: Digest,
-    host: String,
     length: Option<u64>,
+    /// Bytes hashed so far.
+    received: u64,
+    /// Resumes since the last byte arrived.
+    stalled_resumes: u32,
 }
 
-impl BlobReader {
+impl BlobReader<'_> {
     /// The length the registry announced, if it did.
     pub fn content_length(&self) -> Option<u64> {
         self.length
     }
-}
 
-impl fmt::Debug for BlobReader {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BlobReader")
-            .field("expected", &self.expected)
-            .field("host", &self.host)
-            .field("length", &self.length)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Read for BlobReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.body.read(buf)?;
+    /// Hashes what arrived and, at the end, checks the digest.
+    fn hash_in(&mut self, buf: &[u8]) -> io::Result<usize> {
         let Some(hasher) = &mut self.hasher else {
-            return Ok(n);
+            return Ok(0);
         };
-        if n > 0 {
-            hasher.update(&buf[..n]);
-            return Ok(n);
+        if !buf.is_empty() {
+            hasher.update(buf);
+            self.received += buf.len() as u64;
+            self.stalled_resumes = 0;
+            return Ok(buf.len());
         }
         let actual = self.hasher.take().map(Hasher::finish);
         match actual {
             Some(actual) if actual != self.expected => Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 ClientError::DigestMismatch {
-                    host: self.host.clone(),
+                    host: self.repository.api_host().to_owned(),
                     what: format!("blob {}", self.expected),
                     expected: self.expected.clone(),
                     actual,
                 },
             )),
             _ => Ok(0),
+        }
+    }
+
+    /// Whether the body ended before the bytes the registry announced.
+    fn is_short(&self) -> bool {
+        self.hasher.is_some() && self.length.is_some_and(|length| self.received < length)
+    }
+
+    /// After the body broke (`broken`), asks for the rest of the blob after a backoff and
+    /// reads on from the new answer; gives up when the retry policy's attempts for this
+    /// stretch are spent.
+    fn resume(&mut self, broken: io::Error) -> io::Result<()> {
+        let policy = &self.client.options.retry;
+        self.stalled_resumes += 1;
+        let broken = ClientError::Body {
+            url: self.describe(),
+            source: broken,
+        };
+        if self.stalled_resumes >= policy.attempts {
+            return Err(io::Error::other(ClientError::GaveUp {
+                attempts: self.stalled_resumes,
+                asked_wait: None,
+                source: Box::new(broken),
+            }));
+        }
+        std::thread::sleep(policy.backoff(self.stalled_resumes));
+        let url = self
+            .client
+            .url(&self.repository, &format!("blobs/{}", self.expected));
+        let call = Call::new(Method::GET, &self.repository, url, pull(&self.repository))
+            .header("Range", format!("bytes={}-", self.received));
+        let response = self
+            .client
+            .expect(call, &[200, 206])
+            .map_err(io::Error::other)?;
+        let whole = response.status() == 200;
+        if !whole && content_range_start(&response) != Some(self.received) {
+            return Err(io::Error::other(ClientError::InvalidResponse {
+                host: self.repository.api_host().to_owned(),
+                request: self.describe(),
+                detail: format!(
+                    "asked for the bytes from {}, got the range {}",
+                    self.received,
+                    header(&response, "content-range").unwrap_or("(none)")
+                ),
+            }));
+        }
+        self.body = response.into_body().into_reader();
+        if whole {
+            // The part already hashed comes again; it is skipped, and the digest at the end
+            // still covers every byte kept.
+            io::copy(&mut (&mut self.body).take(self.received), &mut io::sink())?;
+        }
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        format!("blob {} from {}", self.expected, self.repository)
+    }
+}
+
+/// The first byte of a `206`'s `Content-Range: bytes <first>-<last>/<size>`.
+fn content_range_start(response: &ureq::http::Response<ureq::Body>) -> Option<u64> {
+    let range = header(response, "content-range")?.strip_prefix("bytes ")?;
+    range.split_once('-')?.0.trim().parse().ok()
+}
+
+impl fmt::Debug for BlobReader<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BlobReader")
+            .field("expected", &self.expected)
+            .field("repository", &self.repository)
+            .field("length", &self.length)
+            .field("received", &self.received)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Read for BlobReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            let broken = match self.body.read(buf) {
+                Ok(0) if self.is_short() => io::Error::from(io::ErrorKind::UnexpectedEof),
+                Ok(n) => return self.hash_in(&buf[..n]),
+                Err(error) if self.hasher.is_some() => error,
+                Err(error) => return Err(error),
+            };
+            self.resume(broken)?;
         }
     }
 }
@@ -80,17 +168,20 @@ impl Client {
         &self,
         repository: &Repository,
         digest: &Digest,
-    ) -> Result<BlobReader, ClientError> {
+    ) -> Result<BlobReader<'_>, ClientError> {
         let url = self.url(repository, &format!("blobs/{digest}"));
         let call = Call::new(Method::GET, repository, url, pull(repository));
         let response = self.expect(call, &[200])?;
         let length = header(&response, "content-length").and_then(|v| v.parse().ok());
         Ok(BlobReader {
+            client: self,
+            repository: repository.clone(),
             body: response.into_body().into_reader(),
             hasher: Some(Hasher::new(digest.algorithm())),
             expected: digest.clone(),
-            host: repository.api_host().to_owned(),
             length,
+            received: 0,
+            stalled_resumes: 0,
         })
     }
 

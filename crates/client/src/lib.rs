@@ -10,7 +10,8 @@
 //!
 //! Requests that may be sent twice (reads, manifest `PUT`s; blob uploads start again from
 //! their `POST`) are retried on broken connections, `429`, `502`, `503` and `504`, honouring
-//! `Retry-After`, as [`ClientOptions::retry`] says.
+//! `Retry-After`, as [`ClientOptions::retry`] says. A blob download that breaks midway is
+//! resumed from the last byte received (see [`BlobReader`]).
 //!
 //! Everything fetched is checked against its digest before the caller sees it as whole: blobs
 //! and manifests fetched by digest hash to that digest, manifests fetched by tag to the

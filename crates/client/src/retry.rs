@@ -43,19 +43,22 @@ impl RetryPolicy {
     /// clients that failed together do not come back together), both capped. `Err` with the
     /// asked wait when the registry asks for longer than [`RetryPolicy::max_delay`].
     fn wait(&self, failed: u32, retry_after: Option<Duration>) -> Result<Duration, Duration> {
-        if let Some(asked) = retry_after {
-            return if asked <= self.max_delay {
-                Ok(asked)
-            } else {
-                Err(asked)
-            };
+        match retry_after {
+            Some(asked) if asked <= self.max_delay => Ok(asked),
+            Some(asked) => Err(asked),
+            None => Ok(self.backoff(failed)),
         }
+    }
+
+    /// The backoff after `failed` attempts: a random wait in the upper half of
+    /// `first_delay × 2^(failed-1)`, capped.
+    pub(crate) fn backoff(&self, failed: u32) -> Duration {
         let doubled = self
             .first_delay
             .saturating_mul(1 << failed.saturating_sub(1).min(16))
             .min(self.max_delay);
         let half = doubled / 2;
-        Ok(half + half.mul_f64(fastrand::f64()))
+        half + half.mul_f64(fastrand::f64())
     }
 }
 

@@ -1,6 +1,7 @@
 //! Retries against a registry that really misbehaves: a small HTTP proxy on a loopback socket
-//! in front of Hallmark's registry answers chosen requests with `503`, `429`, `502` or a
-//! dropped connection a number of times, and passes everything else through.
+//! in front of Hallmark's registry answers chosen requests with `503`, `429`, `502`, a
+//! dropped connection or an answer cut short a number of times, and passes everything else
+//! through.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -20,6 +21,12 @@ enum Failure {
     Status(u16, Option<String>),
     /// The connection closes without an answer.
     Drop,
+    /// The registry's answer is passed on with its head and this many bytes of its body,
+    /// then the connection closes.
+    Cut(usize),
+    /// The request goes upstream without its `Range` header, as to a registry that ignores
+    /// ranges and always sends the whole blob.
+    WithoutRange,
 }
 
 /// Fail `times` requests whose method is `method` and whose path contains `path`.
@@ -121,9 +128,12 @@ fn serve(
                 })
         };
         let outcome = if failure.is_some() { " -> failed" } else { "" };
+        let range = header_value(&head, "range")
+            .map(|value| format!(" range={value}"))
+            .unwrap_or_default();
         log.lock()
             .unwrap()
-            .push(format!("{method} {path}{outcome}"));
+            .push(format!("{method} {path}{range}{outcome}"));
         match failure {
             Some(Failure::Drop) => {
                 let _ = client.shutdown(Shutdown::Both);
@@ -139,8 +149,21 @@ fn serve(
                 );
                 client.write_all(answer.as_bytes()).unwrap();
             }
+            Some(Failure::Cut(limit)) => {
+                pass_upstream(&mut client, upstream, &head, &body, limit);
+                return;
+            }
+            Some(Failure::WithoutRange) => {
+                let head: Vec<&str> = head
+                    .lines()
+                    .filter(|line| !line.to_ascii_lowercase().starts_with("range:"))
+                    .collect();
+                let head = format!("{}\r\n", head.join("\r\n"));
+                pass_upstream(&mut client, upstream, &head, &body, usize::MAX);
+                return;
+            }
             None => {
-                pass_upstream(&mut client, upstream, &head, &body);
+                pass_upstream(&mut client, upstream, &head, &body, usize::MAX);
                 return;
             }
         }
@@ -161,18 +184,29 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<(String, Vec<u8>)> 
             break;
         }
     }
-    let length = head
-        .lines()
-        .filter_map(|line| line.split_once(':'))
-        .find(|(name, _)| name.eq_ignore_ascii_case("content-length"))
-        .map_or(0, |(_, value)| value.trim().parse().unwrap());
+    let length = header_value(&head, "content-length").map_or(0, |value| value.parse().unwrap());
     let mut body = vec![0; length];
     reader.read_exact(&mut body).ok()?;
     Some((head, body))
 }
 
-/// Sends the request upstream asking it to close after answering, and copies the answer back.
-fn pass_upstream(client: &mut TcpStream, upstream: SocketAddr, head: &str, body: &[u8]) {
+/// The value of a request head's header `name` (lowercase), trimmed.
+fn header_value<'h>(head: &'h str, name: &str) -> Option<&'h str> {
+    head.lines()
+        .filter_map(|line| line.split_once(':'))
+        .find(|(key, _)| key.eq_ignore_ascii_case(name))
+        .map(|(_, value)| value.trim())
+}
+
+/// Sends the request upstream asking it to close after answering, and copies the answer back:
+/// its head and up to `limit` bytes of its body.
+fn pass_upstream(
+    client: &mut TcpStream,
+    upstream: SocketAddr,
+    head: &str,
+    body: &[u8],
+    limit: usize,
+) {
     let mut server = TcpStream::connect(upstream).unwrap();
     let kept: Vec<&str> = head
         .trim_end()
@@ -184,7 +218,11 @@ fn pass_upstream(client: &mut TcpStream, upstream: SocketAddr, head: &str, body:
     server.write_all(body).unwrap();
     let mut answer = Vec::new();
     server.read_to_end(&mut answer).unwrap();
-    let _ = client.write_all(&answer);
+    let head_end = answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(answer.len(), |at| at + 4);
+    let _ = client.write_all(&answer[..answer.len().min(head_end.saturating_add(limit))]);
     let _ = client.shutdown(Shutdown::Both);
 }
 
@@ -369,4 +407,105 @@ fn pushes_retry_manifest_puts_and_restart_blob_uploads_from_their_post() {
         .unwrap());
     assert_eq!(proxy.count("PUT", "/blobs/uploads/"), (2, 1));
     assert_eq!(client(None).blob(&repo, &digest).unwrap(), blob);
+}
+
+/// A blob large enough that a cut lands inside its body, pushed to `repo` directly.
+fn push_big_blob(registry: &TestRegistry, repo: &str) -> (Vec<u8>, oci::Digest) {
+    let content: Vec<u8> = (0..3u32 << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    let digest = oci::Digest::of(oci::DigestAlgorithm::Sha256, &content);
+    let direct = registry.repo(repo);
+    client(None)
+        .push_blob(
+            &direct,
+            &digest,
+            content.len() as u64,
+            std::io::Cursor::new(&content),
+        )
+        .unwrap();
+    (content, digest)
+}
+
+#[test]
+fn a_blob_download_cut_midway_resumes_from_where_it_broke() {
+    let registry = TestRegistry::open(Quirk::None);
+    let (content, digest) = push_big_blob(&registry, "library/resumed");
+    let proxy = FlakyProxy::start(
+        registry.address,
+        vec![rule("GET", "/blobs/", 2, Failure::Cut(1 << 20))],
+    );
+    let repo = proxy.repo("library/resumed");
+    let work = tempfile::tempdir().unwrap();
+    let path = work.path().join("blob");
+    let size = client(None).blob_to_file(&repo, &digest, &path).unwrap();
+    assert_eq!(size, content.len() as u64);
+    assert!(
+        std::fs::read(&path).unwrap() == content,
+        "the file is the blob"
+    );
+    let gets: Vec<String> = proxy
+        .seen()
+        .into_iter()
+        .filter(|line| line.starts_with("GET ") && line.contains("/blobs/"))
+        .collect();
+    assert_eq!(gets.len(), 3, "{gets:#?}");
+    assert!(!gets[0].contains("range="), "{gets:#?}");
+    // Each resume asks for the bytes after the last one that arrived, never from the start.
+    let starts: Vec<u64> = gets[1..]
+        .iter()
+        .map(|line| {
+            let range = line
+                .split("range=bytes=")
+                .nth(1)
+                .expect("a resume asks for a range");
+            range.split('-').next().unwrap().parse().unwrap()
+        })
+        .collect();
+    assert!(starts[0] > 0 && starts[1] > starts[0], "{gets:#?}");
+}
+
+#[test]
+fn a_registry_that_ignores_the_range_has_the_part_already_read_skipped() {
+    let registry = TestRegistry::open(Quirk::None);
+    let (content, digest) = push_big_blob(&registry, "library/whole");
+    let proxy = FlakyProxy::start(
+        registry.address,
+        vec![
+            rule("GET", "/blobs/", 1, Failure::Cut(1 << 20)),
+            rule("GET", "/blobs/", 1, Failure::WithoutRange),
+        ],
+    );
+    let fetched = client(None)
+        .blob(&proxy.repo("library/whole"), &digest)
+        .unwrap();
+    assert!(fetched == content, "the blob, once, in order");
+    assert_eq!(proxy.count("GET", "/blobs/"), (2, 2), "{:#?}", proxy.seen());
+}
+
+#[test]
+fn a_download_that_keeps_breaking_gives_up_and_never_yields_a_partial_file() {
+    let registry = TestRegistry::open(Quirk::None);
+    let (_, digest) = push_big_blob(&registry, "library/broken");
+    let proxy = FlakyProxy::start(
+        registry.address,
+        vec![rule("GET", "/blobs/", 10, Failure::Cut(0))],
+    );
+    let work = tempfile::tempdir().unwrap();
+    let path = work.path().join("blob");
+    let error = client(None)
+        .blob_to_file(&proxy.repo("library/broken"), &digest, &path)
+        .unwrap_err();
+    assert!(
+        matches!(error, ClientError::GaveUp { attempts: 4, .. }),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("4 attempts"), "{error}");
+    assert_eq!(proxy.count("GET", "/blobs/"), (4, 4), "{:#?}", proxy.seen());
+    assert!(!path.exists());
+    assert_eq!(
+        std::fs::read_dir(work.path()).unwrap().count(),
+        0,
+        "no temporary file is left"
+    );
 }

@@ -21,6 +21,37 @@ pub struct RegistryArgs {
     /// `~/.docker/config.json`).
     #[arg(long, value_name = "FILE")]
     authfile: Option<PathBuf>,
+    #[command(flatten)]
+    tls: TlsArgs,
+}
+
+/// How a registry's TLS certificate is trusted, for every command that talks to a registry.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct TlsArgs {
+    /// A folder of certificates for the registry, as skopeo's --cert-dir: `*.crt` CA roots,
+    /// and a `*.cert` with its `*.key` as the client certificate. Without it, the registry's
+    /// folder HOST[:PORT]/ under ~/.config/containers/certs.d, /etc/containers/certs.d or
+    /// /etc/docker/certs.d, if there is one.
+    #[arg(long, value_name = "DIR")]
+    cert_dir: Option<PathBuf>,
+}
+
+impl TlsArgs {
+    /// The client options with this folder, checked to exist so a typo is not taken for
+    /// "no private CA".
+    pub fn options(&self, options: client::ClientOptions) -> anyhow::Result<client::ClientOptions> {
+        if let Some(dir) = &self.cert_dir {
+            anyhow::ensure!(
+                dir.is_dir(),
+                "--cert-dir {} is not a folder: give the folder holding ca.crt (and any client.cert/client.key)",
+                dir.display()
+            );
+        }
+        Ok(client::ClientOptions {
+            cert_dir: self.cert_dir.clone(),
+            ..options
+        })
+    }
 }
 
 /// A manifest as the registry holds it: exact bytes, their digest and media type.
@@ -73,13 +104,14 @@ impl RegistryArgs {
             .map(client::Credentials::parse)
             .transpose()
             .context("--creds takes USER:PASS")?;
-        Ok(client::Client::new(client::ClientOptions {
+        let options = self.tls.options(client::ClientOptions {
             creds,
             creds_registry: registry.map(str::to_owned),
             insecure: self.insecure,
             docker_config: self.authfile.clone(),
             ..client::ClientOptions::default()
-        })?)
+        })?;
+        Ok(client::Client::new(options)?)
     }
 
     /// `--creds` split into user and password, for tools that take them apart (the Docker

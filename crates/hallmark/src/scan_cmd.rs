@@ -50,9 +50,12 @@ pub struct ScanArgs {
         hide_env_values = true
     )]
     creds: Option<String>,
-    /// Speak plain HTTP to the registry (loopback registries always get plain HTTP).
+    /// Speak plain HTTP to the registry (loopback registries get plain HTTP unless they have a
+    /// certificate folder).
     #[arg(long)]
     insecure: bool,
+    #[command(flatten)]
+    tls: crate::remote::TlsArgs,
     /// A registry data folder: its advisories (`hallmark db import`) are matched too, and
     /// the scanned inventories are recorded there, so later imports re-match them.
     #[arg(long, env = "HALLMARK_DATA", value_name = "DIR")]
@@ -110,7 +113,7 @@ fn scan_images(args: &ScanArgs, db: &AdvisoryDb) -> anyhow::Result<Vec<ImageInve
     let (source, _pulled) = if LOCAL_TRANSPORTS.iter().any(|t| args.image.starts_with(t)) {
         (ImageSource::parse(&args.image)?, None)
     } else {
-        let options = client::ClientOptions {
+        let options = args.tls.options(client::ClientOptions {
             creds: args
                 .creds
                 .as_deref()
@@ -118,7 +121,7 @@ fn scan_images(args: &ScanArgs, db: &AdvisoryDb) -> anyhow::Result<Vec<ImageInve
                 .transpose()?,
             insecure: args.insecure,
             ..client::ClientOptions::default()
-        };
+        })?;
         let layout = pull::pull(&args.image, args.platform.as_deref(), options)
             .with_context(|| format!("pulling {}", args.image))?;
         let source = ImageSource::Oci {

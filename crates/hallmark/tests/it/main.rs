@@ -21,3 +21,4 @@ mod scan_cmd;
 mod search_clients;
 mod server;
 mod store_cmds;
+mod tls_clients;

@@ -29,6 +29,13 @@ impl Server {
         Self::start_with(data, &["--auth", "token"], Some(admin_password))
     }
 
+    /// Starts an open server that serves HTTPS with `cert` and `key`.
+    pub fn start_tls(data: &Path, cert: &Path, key: &Path) -> Self {
+        let (cert, key) = (cert.to_str().unwrap(), key.to_str().unwrap());
+        let tls = ["--auth", "none", "--tls-cert", cert, "--tls-key", key];
+        Self::start_with(data, &tls, None)
+    }
+
     fn start_with(data: &Path, extra: &[&str], admin_password: Option<&str>) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_hallmark"));
         command
@@ -98,8 +105,14 @@ impl Server {
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if let Ok(reply) = self.try_send("GET", "/v2/", &[], b"") {
-                // 401 is a server with authentication asking for a token.
-                assert!([200, 401].contains(&reply.status), "GET /v2/: {reply:?}");
+                // 401 is a server with authentication asking for a token; 400 one serving
+                // HTTPS, refusing this plain-HTTP request.
+                let https = reply.status == 400
+                    && String::from_utf8_lossy(&reply.body).contains("HTTPS server");
+                assert!(
+                    https || [200, 401].contains(&reply.status),
+                    "GET /v2/: {reply:?}"
+                );
                 return;
             }
             std::thread::sleep(Duration::from_millis(50));

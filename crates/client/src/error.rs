@@ -81,6 +81,15 @@ pub enum ClientError {
         /// Where to put the CA certificate that would make it trusted.
         advice: String,
     },
+    /// A loopback registry without a certificate folder was spoken to in plain HTTP, and it
+    /// serves HTTPS.
+    #[error("{host} serves HTTPS, but it has no certificate folder, so this client spoke plain HTTP to it: {advice}")]
+    ServesHttps {
+        /// The registry `host[:port]`.
+        host: String,
+        /// Where to put its CA certificate, which makes the client use HTTPS.
+        advice: String,
+    },
     /// The registry wants credentials it was not given, or refused the ones given.
     #[error("401 from {host}: {}", unauthorized_fix(user.as_deref(), message))]
     Unauthorized {

@@ -304,6 +304,12 @@ impl Client {
             .iter()
             .any(|c| c.param("error") == Some("insufficient_scope"));
         let body = read_limited(response, MAX_ERROR_BODY, &host, "an error").unwrap_or_default();
+        if status == 400 && refuses_plain_http(&body) {
+            return ClientError::ServesHttps {
+                advice: self.certs.advice(&host),
+                host,
+            };
+        }
         let error = ErrorBody::parse(&body);
         let message = message_of(&error, status);
         let user = self
@@ -354,6 +360,13 @@ pub(crate) fn message_of(error: &ErrorBody, status: u16) -> String {
             .unwrap_or("unexpected status")
             .to_lowercase()
     })
+}
+
+/// Whether a `400` body is what Go's servers (distribution, zot) and Hallmark's answer to a
+/// plain-HTTP request on their HTTPS port.
+fn refuses_plain_http(body: &[u8]) -> bool {
+    let needle = b"HTTP request to an HTTPS server";
+    body.windows(needle.len()).any(|w| w == needle)
 }
 
 /// What rustls said when the server's certificate chains to no trusted root.

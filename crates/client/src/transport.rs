@@ -136,6 +136,34 @@ impl Client {
         }
     }
 
+    /// `GET path` on `repository`'s registry outside the distribution API (Hallmark's and
+    /// Docker Hub's repository pages), with `authorization` as given and no challenge
+    /// answered; the body of a `200` up to `limit` bytes, `None` for any other status.
+    pub fn registry_page(
+        &self,
+        repository: &Repository,
+        path: &str,
+        authorization: Option<&str>,
+        limit: u64,
+    ) -> Result<Option<Vec<u8>>, ClientError> {
+        let host = repository.api_host();
+        let url = format!("{}://{host}{path}", self.scheme(host));
+        let mut request = http::Request::get(&url).header("accept", "application/json");
+        if let Some(authorization) = authorization {
+            request = request.header("authorization", authorization);
+        }
+        let request = request.body(()).map_err(|e| ClientError::InvalidResponse {
+            host: host.to_owned(),
+            request: format!("GET {url}"),
+            detail: format!("the request cannot be built: {e}"),
+        })?;
+        let response = self.dispatch(request)?;
+        if response.status() != http::StatusCode::OK {
+            return Ok(None);
+        }
+        read_limited(response, limit, host, "a page").map(Some)
+    }
+
     /// Sends one request, with the TLS settings of its host's certificate folder when it has
     /// one; every request this client makes goes through here.
     pub(crate) fn dispatch(

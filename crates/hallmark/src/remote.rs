@@ -86,7 +86,6 @@ pub struct Remote {
     client: client::Client,
     image: client::ImageRef,
     creds: Option<String>,
-    insecure: bool,
 }
 
 impl RegistryArgs {
@@ -136,7 +135,6 @@ impl RegistryArgs {
             client,
             image,
             creds: self.creds.clone(),
-            insecure: self.insecure,
         })
     }
 }
@@ -226,54 +224,22 @@ impl Remote {
 
     /// The repository's trust tier from Hallmark's Hub API (`/v2/repositories/NAME/`);
     /// `None` when the registry does not answer it, as registries other than Hallmark do not.
-    /// This page is not part of the distribution API, so it is asked for here, anonymously
-    /// or with `--creds`, rather than through the distribution client.
+    /// This page is not part of the distribution API: it is one plain GET, anonymously or
+    /// with `--creds`, over the client's transport (its scheme and certificate folders).
     pub fn tier(&self) -> Option<oci::TrustTier> {
-        let registry = self.image.repository.registry();
-        let scheme = if self.insecure || is_loopback(registry) {
-            "http"
-        } else {
-            "https"
-        };
-        let url = format!(
-            "{scheme}://{registry}/v2/repositories/{}/",
-            self.repository()
-        );
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(std::time::Duration::from_secs(30)))
-            .build()
-            .into();
-        let mut request = agent.get(&url).header("accept", "application/json");
-        if let Some(creds) = &self.creds {
-            let basic = base64ct::Base64::encode_string(creds.as_bytes());
-            request = request.header("authorization", format!("Basic {basic}"));
-        }
-        let mut response = match request.call() {
-            Ok(response) if response.status() == 200 => response,
-            // No such page, or not answered: a registry without tiers.
-            Ok(_) | Err(_) => return None,
-        };
-        let body = response
-            .body_mut()
-            .with_config()
-            .limit(1 << 20)
-            .read_to_vec()
-            .ok()?;
+        let path = format!("/v2/repositories/{}/", self.repository());
+        let basic = self.creds.as_ref().map(|creds| {
+            format!(
+                "Basic {}",
+                base64ct::Base64::encode_string(creds.as_bytes())
+            )
+        });
+        // No such page, or not answered: a registry without tiers.
+        let body = self
+            .client
+            .registry_page(&self.image.repository, &path, basic.as_deref(), 1 << 20)
+            .ok()??;
         let page: serde_json::Value = serde_json::from_slice(&body).ok()?;
         page.get("tier")?.as_str()?.parse().ok()
     }
-}
-
-/// Whether `registry` (`host[:port]`) is on this machine, where plain HTTP is the norm.
-fn is_loopback(registry: &str) -> bool {
-    let host = registry
-        .rsplit_once(':')
-        .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
-        .map_or(registry, |(host, _)| host);
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|address| address.is_loopback())
 }

@@ -73,7 +73,12 @@ fn an_untrusted_certificate_names_the_cert_dir_fix() {
     // Without any certificate folder a loopback registry is spoken to in plain HTTP; its
     // refusal is explained with the same fix.
     let plain = Client::new(options(None)).unwrap();
-    let error = plain.manifest(&registry.repo("tls/image"), "v1").unwrap_err();
-    assert!(matches!(error, ClientError::ServesHttps { .. }), "{error:?}");
+    let error = plain
+        .manifest(&registry.repo("tls/image"), "v1")
+        .unwrap_err();
+    assert!(
+        matches!(error, ClientError::ServesHttps { .. }),
+        "{error:?}"
+    );
     assert!(error.to_string().contains("--cert-dir"), "{error}");
 }

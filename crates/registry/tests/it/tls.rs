@@ -59,11 +59,16 @@ async fn curl(args: Vec<String>) -> Output {
     .unwrap()
 }
 
-/// curl trusting `ca`; asserts it succeeded and returns its standard output.
-async fn curl_trusting(ca: &Path, args: &[String]) -> Vec<u8> {
+/// curl's arguments to trust `ca`, then `args`.
+fn trusting(ca: &Path, args: &[String]) -> Vec<String> {
     let mut all = vec!["--cacert".to_owned(), ca.display().to_string()];
     all.extend_from_slice(args);
-    let output = curl(all).await;
+    all
+}
+
+/// curl trusting `ca`; asserts it succeeded and returns its standard output.
+async fn curl_trusting(ca: &Path, args: &[String]) -> Vec<u8> {
+    let output = curl(trusting(ca, args)).await;
     assert!(output.status.success(), "curl failed: {output:?}");
     output.stdout
 }
@@ -229,4 +234,48 @@ fn every_key_form_starts_and_wrong_pairs_fail_with_the_file_named() {
         ),
         "{error}"
     );
+}
+
+#[tokio::test]
+#[ignore = "needs openssl and curl"]
+async fn a_download_in_flight_over_tls_finishes_when_the_server_stops() {
+    let pki = TestPki::new();
+    let (address, stop, _data, server) = serve_tls(&pki, false).await;
+    let ca = pki.ca_cert();
+    let blob: Vec<u8> = (0..8 * 1024 * 1024).map(|i| (i * 13 % 251) as u8).collect();
+    let digest = sha256(&blob);
+    let upload = pki.dir().join("blob");
+    std::fs::write(&upload, &blob).unwrap();
+    let url = format!("https://{address}/v2/tls/stop/blobs/");
+    let pushed = curl_trusting(
+        &ca,
+        &[
+            "--write-out".into(),
+            "%{http_code}".into(),
+            "--output".into(),
+            "/dev/null".into(),
+            "--data-binary".into(),
+            format!("@{}", upload.display()),
+            format!("{url}uploads/?digest={digest}"),
+        ],
+    )
+    .await;
+    assert_eq!(pushed, b"201");
+
+    // About two seconds at this rate: the stop comes while the body is on its way.
+    let slowly = ["--limit-rate".into(), "4M".into(), format!("{url}{digest}")];
+    let download = tokio::spawn(curl(trusting(&ca, &slowly)));
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    drop(stop);
+    let downloaded = download.await.unwrap();
+    assert!(downloaded.status.success(), "{downloaded:?}");
+    assert_eq!(
+        sha256(&downloaded.stdout),
+        digest,
+        "the download in flight finished whole"
+    );
+    tokio::time::timeout(std::time::Duration::from_secs(10), server)
+        .await
+        .expect("the server stopped")
+        .unwrap();
 }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use access::clock::SystemClock;
 use access::token::TokenKey;
 use fixture_cache::tls::{KeyForm, TestPki, Usage};
+use oci::Digest;
 use registry::{Auth, AuthConfig, Registry, RegistryConfig, ServerTls, TlsError, TlsFile};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -73,6 +74,30 @@ async fn curl_trusting(ca: &Path, args: &[String]) -> Vec<u8> {
     output.stdout
 }
 
+/// Pushes `blob` into `name` with curl over TLS, in one monolithic POST; returns its digest.
+async fn push_with_curl(pki: &TestPki, address: SocketAddr, name: &str, blob: &[u8]) -> Digest {
+    let digest = sha256(blob);
+    let upload = pki.dir().join(digest.hex());
+    std::fs::write(&upload, blob).unwrap();
+    let pushed = curl_trusting(
+        &pki.ca_cert(),
+        &[
+            "--write-out".into(),
+            "%{http_code}".into(),
+            "--output".into(),
+            "/dev/null".into(),
+            "--data-binary".into(),
+            format!("@{}", upload.display()),
+            "--header".into(),
+            "content-type: application/octet-stream".into(),
+            format!("https://{address}/v2/{name}/blobs/uploads/?digest={digest}"),
+        ],
+    )
+    .await;
+    assert_eq!(pushed, b"201");
+    digest
+}
+
 fn strings(args: &[&str]) -> Vec<String> {
     args.iter().map(|a| (*a).to_owned()).collect()
 }
@@ -102,25 +127,7 @@ async fn curl_gets_v2_a_blob_and_ranges_over_tls_and_plain_http_is_refused() {
     let blob: Vec<u8> = (0..5 * 1024 * 1024 + 3)
         .map(|i| (i * 31 % 251) as u8)
         .collect();
-    let digest = sha256(&blob);
-    let upload = pki.dir().join("blob");
-    std::fs::write(&upload, &blob).unwrap();
-    let pushed = curl_trusting(
-        &ca,
-        &[
-            "--write-out".into(),
-            "%{http_code}".into(),
-            "--output".into(),
-            "/dev/null".into(),
-            "--data-binary".into(),
-            format!("@{}", upload.display()),
-            "--header".into(),
-            "content-type: application/octet-stream".into(),
-            format!("{base}/v2/tls/test/blobs/uploads/?digest={digest}"),
-        ],
-    )
-    .await;
-    assert_eq!(pushed, b"201");
+    let digest = push_with_curl(&pki, address, "tls/test", &blob).await;
 
     let blob_url = format!("{base}/v2/tls/test/blobs/{digest}");
     let whole = curl_trusting(&ca, std::slice::from_ref(&blob_url)).await;
@@ -243,24 +250,8 @@ async fn a_download_in_flight_over_tls_finishes_when_the_server_stops() {
     let (address, stop, _data, server) = serve_tls(&pki, false).await;
     let ca = pki.ca_cert();
     let blob: Vec<u8> = (0..8 * 1024 * 1024).map(|i| (i * 13 % 251) as u8).collect();
-    let digest = sha256(&blob);
-    let upload = pki.dir().join("blob");
-    std::fs::write(&upload, &blob).unwrap();
+    let digest = push_with_curl(&pki, address, "tls/stop", &blob).await;
     let url = format!("https://{address}/v2/tls/stop/blobs/");
-    let pushed = curl_trusting(
-        &ca,
-        &[
-            "--write-out".into(),
-            "%{http_code}".into(),
-            "--output".into(),
-            "/dev/null".into(),
-            "--data-binary".into(),
-            format!("@{}", upload.display()),
-            format!("{url}uploads/?digest={digest}"),
-        ],
-    )
-    .await;
-    assert_eq!(pushed, b"201");
 
     // About two seconds at this rate: the stop comes while the body is on its way.
     let slowly = ["--limit-rate".into(), "4M".into(), format!("{url}{digest}")];

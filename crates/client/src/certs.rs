@@ -70,13 +70,13 @@ impl CertDirs {
         }
     }
 
-    /// Where a user should put `host`'s CA certificate, for an error message.
-    pub(crate) fn advice(&self, host: &str) -> String {
+    /// Where a user should put `what` (the files `files`) for `host`, for an error message.
+    pub(crate) fn advice(&self, host: &str, what: &str, files: &str) -> String {
         match &self.source {
-            Source::Explicit(dir) => format!("put its CA certificate in {}/ca.crt", dir.display()),
+            Source::Explicit(dir) => format!("put {what} in {}/{files}", dir.display()),
             Source::Search(_) => format!(
-                "put its CA certificate in /etc/containers/certs.d/{host}/ca.crt (or \
-                 /etc/docker/certs.d/{host}/ca.crt), or pass --cert-dir DIR with it as DIR/ca.crt"
+                "put {what} in /etc/containers/certs.d/{host}/{files} (or \
+                 /etc/docker/certs.d/{host}/), or pass --cert-dir DIR holding {files}"
             ),
         }
     }

@@ -81,6 +81,16 @@ pub enum ClientError {
         /// Where to put the CA certificate that would make it trusted.
         advice: String,
     },
+    /// The registry wants a client certificate (mutual TLS) and got none it accepts.
+    #[error("{host} refused the TLS connection for want of a client certificate it accepts ({detail}): {advice}")]
+    ClientCertificate {
+        /// The registry `host[:port]`.
+        host: String,
+        /// What the TLS library said.
+        detail: String,
+        /// Where the client certificate and key go.
+        advice: String,
+    },
     /// A loopback registry without a certificate folder was spoken to in plain HTTP, and it
     /// serves HTTPS.
     #[error("{host} serves HTTPS, but it has no certificate folder, so this client spoke plain HTTP to it: {advice}")]

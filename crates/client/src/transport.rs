@@ -189,9 +189,18 @@ impl Client {
         };
         self.agent
             .run(request)
-            .map_err(|source| match untrusted(&source) {
-                Some(detail) => ClientError::UntrustedCertificate {
-                    advice: self.certs.advice(&host),
+            .map_err(|source| match tls_refusal(&source) {
+                Some(TlsRefusal::Untrusted(detail)) => ClientError::UntrustedCertificate {
+                    advice: self.certs.advice(&host, "its CA certificate", "ca.crt"),
+                    host,
+                    detail,
+                },
+                Some(TlsRefusal::ClientCertificate(detail)) => ClientError::ClientCertificate {
+                    advice: self.certs.advice(
+                        &host,
+                        "a client certificate the registry accepts",
+                        "client.cert + client.key",
+                    ),
                     host,
                     detail,
                 },
@@ -334,7 +343,7 @@ impl Client {
         let body = read_limited(response, MAX_ERROR_BODY, &host, "an error").unwrap_or_default();
         if status == 400 && refuses_plain_http(&body) {
             return ClientError::ServesHttps {
-                advice: self.certs.advice(&host),
+                advice: self.certs.advice(&host, "its CA certificate", "ca.crt"),
                 host,
             };
         }
@@ -397,8 +406,17 @@ fn refuses_plain_http(body: &[u8]) -> bool {
     body.windows(needle.len()).any(|w| w == needle)
 }
 
-/// What rustls said when the server's certificate chains to no trusted root.
-fn untrusted(error: &ureq::Error) -> Option<String> {
+/// A TLS failure the user fixes with a certificate folder.
+enum TlsRefusal {
+    /// The server's certificate chains to no trusted root.
+    Untrusted(String),
+    /// The server wants a client certificate, or refused the one sent.
+    ClientCertificate(String),
+}
+
+/// What rustls said, when it is a certificate problem a certificate folder fixes.
+fn tls_refusal(error: &ureq::Error) -> Option<TlsRefusal> {
+    use rustls::AlertDescription::{BadCertificate, CertificateRequired, UnknownCA};
     let tls = match error {
         ureq::Error::Rustls(tls) => tls,
         // The handshake's errors come through the socket as I/O errors wrapping rustls's.
@@ -406,8 +424,11 @@ fn untrusted(error: &ureq::Error) -> Option<String> {
         _ => return None,
     };
     match tls {
-        rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer) => {
-            Some(format!("{tls}: it is not signed by a CA this client knows"))
+        rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer) => Some(
+            TlsRefusal::Untrusted(format!("{tls}: it is not signed by a CA this client knows")),
+        ),
+        rustls::Error::AlertReceived(CertificateRequired | BadCertificate | UnknownCA) => {
+            Some(TlsRefusal::ClientCertificate(tls.to_string()))
         }
         _ => None,
     }

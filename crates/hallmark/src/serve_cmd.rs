@@ -41,7 +41,7 @@ pub struct ServeArgs {
     #[arg(long, env = "HALLMARK_DATA")]
     data: Option<PathBuf>,
     /// TOML file with any of: listen, data, max-manifest-bytes, upload-ttl-secs,
-    /// automatic-mount, log, auth, service, realm, tls-cert, tls-key.
+    /// automatic-mount, log, auth, service, realm, tls-cert, tls-key, tls-client-ca.
     #[arg(long, env = "HALLMARK_CONFIG")]
     config: Option<PathBuf>,
     /// Largest manifest accepted, in bytes [default: 4194304].
@@ -61,6 +61,10 @@ pub struct ServeArgs {
     /// PEM private key of --tls-cert (PKCS#8, RSA PKCS#1 or SEC1 EC).
     #[arg(long, env = "HALLMARK_TLS_KEY")]
     tls_key: Option<PathBuf>,
+    /// PEM CA certificates: with it, every client must present a certificate one of them
+    /// signed (mutual TLS, as docker and skopeo send from `client.cert`/`client.key`).
+    #[arg(long, env = "HALLMARK_TLS_CLIENT_CA")]
+    tls_client_ca: Option<PathBuf>,
 }
 
 /// Whether `serve` checks tokens.
@@ -90,6 +94,7 @@ struct FileConfig {
     realm: Option<String>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
+    tls_client_ca: Option<PathBuf>,
 }
 
 /// Everything `serve` runs with, once flags, environment, file and defaults are merged.
@@ -110,13 +115,30 @@ struct Settings {
 struct TlsFiles {
     cert: PathBuf,
     key: PathBuf,
+    /// The CA that signs client certificates, for mutual TLS.
+    client_ca: Option<PathBuf>,
 }
 
 impl TlsFiles {
-    fn pair(cert: Option<PathBuf>, key: Option<PathBuf>) -> anyhow::Result<Option<Self>> {
+    fn pair(
+        cert: Option<PathBuf>,
+        key: Option<PathBuf>,
+        client_ca: Option<PathBuf>,
+    ) -> anyhow::Result<Option<Self>> {
         match (cert, key) {
-            (Some(cert), Some(key)) => Ok(Some(Self { cert, key })),
-            (None, None) => Ok(None),
+            (Some(cert), Some(key)) => Ok(Some(Self {
+                cert,
+                key,
+                client_ca,
+            })),
+            (None, None) => match client_ca {
+                None => Ok(None),
+                Some(ca) => anyhow::bail!(
+                    "--tls-client-ca {} needs --tls-cert and --tls-key: client certificates \
+                     are checked only over HTTPS",
+                    ca.display()
+                ),
+            },
             (Some(cert), None) => anyhow::bail!(
                 "--tls-cert {} needs --tls-key with its private key (or give neither to serve \
                  plain HTTP)",
@@ -138,6 +160,7 @@ impl Settings {
         let tls = TlsFiles::pair(
             args.tls_cert.or(file.tls_cert),
             args.tls_key.or(file.tls_key),
+            args.tls_client_ca.or(file.tls_client_ca),
         )?;
         Ok(Self {
             listen: args
@@ -211,7 +234,10 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let tls = settings
         .tls
         .as_ref()
-        .map(|files| registry::ServerTls::from_pem_files(&files.cert, &files.key))
+        .map(|files| {
+            let client_ca = files.client_ca.as_deref();
+            registry::ServerTls::from_pem_files(&files.cert, &files.key, client_ca)
+        })
         .transpose()?;
     let (blobs, meta) = store::open_embedded(&settings.data)
         .await
@@ -328,6 +354,7 @@ mod tests {
             auth: None,
             tls_cert: None,
             tls_key: None,
+            tls_client_ca: None,
         }
     }
 
@@ -408,6 +435,15 @@ mod tests {
         let file: FileConfig = toml::from_str("tls-key = \"k.pem\"").unwrap();
         let error = Settings::resolve(args(), file).unwrap_err().to_string();
         assert!(error.contains("k.pem needs --tls-cert"), "{error}");
+        let mut flags = args();
+        flags.tls_client_ca = Some("ca.pem".into());
+        let error = Settings::resolve(flags, FileConfig::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("ca.pem needs --tls-cert and --tls-key"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! The client against Hallmark served over HTTPS with a private CA the `openssl` CLI made:
 //! trusted through a cert dir (`ca.crt`, and a client certificate beside it), and refused with
-//! the fix named when the CA is missing.
+//! the fix named when the CA is missing; and mutual TLS, where the registry wants the client
+//! certificate the cert dir holds.
+
+use std::path::Path;
 
 use client::{Client, ClientError, ClientOptions};
 use fixture_cache::tls::{KeyForm, TestPki, Usage};
@@ -10,12 +13,13 @@ use registry::ServerTls;
 use crate::push_image;
 use crate::server::{options, TestRegistry, PASSWORD};
 
-fn registry_over_tls(pki: &TestPki) -> TestRegistry {
-    let tls = ServerTls::from_pem_files(&pki.server_cert(), &pki.server_key()).unwrap();
+/// Hallmark with token auth over HTTPS; with `client_ca`, clients need a certificate it signed.
+fn registry_over_tls(pki: &TestPki, client_ca: Option<&Path>) -> TestRegistry {
+    let tls = ServerTls::from_pem_files(&pki.server_cert(), &pki.server_key(), client_ca).unwrap();
     TestRegistry::with_auth_over_tls(tls)
 }
 
-fn client_with_cert_dir(cert_dir: &std::path::Path) -> Client {
+fn client_with_cert_dir(cert_dir: &Path) -> Client {
     Client::new(ClientOptions {
         cert_dir: Some(cert_dir.to_owned()),
         ..options(Some(("root", PASSWORD)))
@@ -27,7 +31,7 @@ fn client_with_cert_dir(cert_dir: &std::path::Path) -> Client {
 #[ignore = "needs openssl"]
 fn push_and_pull_over_tls_trusting_the_ca_of_a_cert_dir() {
     let pki = TestPki::new();
-    let registry = registry_over_tls(&pki);
+    let registry = registry_over_tls(&pki, None);
     let cert_dir = tempfile::tempdir().unwrap();
     std::fs::copy(pki.ca_cert(), cert_dir.path().join("ca.crt")).unwrap();
     // A client certificate is read and offered; this server does not ask for one.
@@ -55,7 +59,7 @@ fn push_and_pull_over_tls_trusting_the_ca_of_a_cert_dir() {
 #[ignore = "needs openssl"]
 fn an_untrusted_certificate_names_the_cert_dir_fix() {
     let pki = TestPki::new();
-    let registry = registry_over_tls(&pki);
+    let registry = registry_over_tls(&pki, None);
     let empty = tempfile::tempdir().unwrap();
     let client = client_with_cert_dir(empty.path());
     let error = client
@@ -81,4 +85,33 @@ fn an_untrusted_certificate_names_the_cert_dir_fix() {
         "{error:?}"
     );
     assert!(error.to_string().contains("--cert-dir"), "{error}");
+}
+
+#[test]
+#[ignore = "needs openssl"]
+fn mutual_tls_takes_the_client_certificate_of_the_cert_dir() {
+    let pki = TestPki::new();
+    let registry = registry_over_tls(&pki, Some(&pki.ca_cert()));
+    let cert_dir = tempfile::tempdir().unwrap();
+    std::fs::copy(pki.ca_cert(), cert_dir.path().join("ca.crt")).unwrap();
+    let repo = registry.repo("mtls/image");
+
+    let error = client_with_cert_dir(cert_dir.path())
+        .manifest(&repo, "v1")
+        .unwrap_err();
+    assert!(
+        matches!(error, ClientError::ClientCertificate { .. }),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().contains("client.cert + client.key"),
+        "{error}"
+    );
+
+    let (cert, key) = pki.issue("client", KeyForm::RsaPkcs1, Usage::Client);
+    std::fs::copy(cert, cert_dir.path().join("client.cert")).unwrap();
+    std::fs::copy(key, cert_dir.path().join("client.key")).unwrap();
+    let client = client_with_cert_dir(cert_dir.path());
+    let pushed = push_image(&client, &repo, "v1", "mutual tls");
+    assert_eq!(client.manifest(&repo, "v1").unwrap().digest, pushed.digest);
 }

@@ -68,6 +68,14 @@ pub enum TlsError {
         /// What the PEM reader said, when it said more than "nothing found".
         detail: Option<String>,
     },
+    /// The client CA file holds no certificate a client's could be checked against.
+    #[error("{} holds no usable PEM CA certificate: give --tls-client-ca the CA that signs client certificates{}", .path.display(), detail_suffix(.detail))]
+    NoClientCa {
+        /// The file.
+        path: PathBuf,
+        /// What was wrong, when more than "nothing found".
+        detail: Option<String>,
+    },
     /// The key is not the one the certificate was issued for.
     #[error("the private key {} does not belong to the certificate {}: give --tls-key the key the certificate was issued for", .key.display(), .cert.display())]
     Mismatch {
@@ -103,6 +111,8 @@ pub enum TlsFile {
     Certificate,
     /// `--tls-key`.
     Key,
+    /// `--tls-client-ca`.
+    ClientCa,
 }
 
 impl TlsFile {
@@ -110,6 +120,7 @@ impl TlsFile {
         match self {
             Self::Certificate => "cert",
             Self::Key => "key",
+            Self::ClientCa => "client-ca",
         }
     }
 }
@@ -119,6 +130,7 @@ impl fmt::Display for TlsFile {
         f.write_str(match self {
             Self::Certificate => "certificate",
             Self::Key => "private key",
+            Self::ClientCa => "client CA",
         })
     }
 }
@@ -137,8 +149,13 @@ impl fmt::Debug for ServerTls {
 
 impl ServerTls {
     /// Reads a PEM certificate chain (the server's certificate first) and a PEM private key
-    /// (PKCS#8, RSA PKCS#1 or SEC1 EC), and checks that the key is the certificate's.
-    pub fn from_pem_files(cert: &Path, key: &Path) -> Result<Self, TlsError> {
+    /// (PKCS#8, RSA PKCS#1 or SEC1 EC), and checks that the key is the certificate's. With
+    /// `client_ca`, every client must present a certificate that CA signed (mutual TLS).
+    pub fn from_pem_files(
+        cert: &Path,
+        key: &Path,
+        client_ca: Option<&Path>,
+    ) -> Result<Self, TlsError> {
         let chain = read_chain(cert)?;
         let private_key = read_key(key)?;
         let provider = Arc::new(ring::default_provider());
@@ -147,18 +164,23 @@ impl ServerTls {
             key: key.to_owned(),
             source,
         };
-        let mut config = ServerConfig::builder_with_provider(provider)
+        let builder = ServerConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
-            .map_err(unusable)?
-            .with_no_client_auth()
-            .with_single_cert(chain, private_key)
-            .map_err(|error| match error {
-                rustls::Error::InconsistentKeys(_) => TlsError::Mismatch {
-                    cert: cert.to_owned(),
-                    key: key.to_owned(),
-                },
-                other => unusable(other),
-            })?;
+            .map_err(unusable)?;
+        let builder = match client_ca {
+            Some(path) => builder.with_client_cert_verifier(client_verifier(path, provider)?),
+            None => builder.with_no_client_auth(),
+        };
+        let mut config =
+            builder
+                .with_single_cert(chain, private_key)
+                .map_err(|error| match error {
+                    rustls::Error::InconsistentKeys(_) => TlsError::Mismatch {
+                        cert: cert.to_owned(),
+                        key: key.to_owned(),
+                    },
+                    other => unusable(other),
+                })?;
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(Self {
             acceptor: TlsAcceptor::from(Arc::new(config)),
@@ -187,6 +209,29 @@ fn read_chain(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
         return Err(no_certificate(None));
     }
     Ok(chain)
+}
+
+/// Checks client certificates against the CAs in `path`.
+fn client_verifier(
+    path: &Path,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+) -> Result<Arc<dyn rustls::server::danger::ClientCertVerifier>, TlsError> {
+    let pem = read_file(TlsFile::ClientCa, path)?;
+    let no_ca = |detail| TlsError::NoClientCa {
+        path: path.to_owned(),
+        detail,
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(&pem) {
+        let cert = cert.map_err(|e| no_ca(Some(format!("{e:?}"))))?;
+        roots.add(cert).map_err(|e| no_ca(Some(e.to_string())))?;
+    }
+    if roots.is_empty() {
+        return Err(no_ca(None));
+    }
+    rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+        .build()
+        .map_err(|e| no_ca(Some(e.to_string())))
 }
 
 fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
@@ -281,7 +326,7 @@ mod tests {
     fn missing_and_empty_files_name_the_file_and_the_flag() {
         let dir = tempfile::tempdir().unwrap();
         let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-        let error = ServerTls::from_pem_files(&cert, &key).unwrap_err();
+        let error = ServerTls::from_pem_files(&cert, &key, None).unwrap_err();
         assert!(matches!(
             error,
             TlsError::Read {
@@ -291,7 +336,7 @@ mod tests {
         ));
         assert!(error.to_string().contains("--tls-cert"), "{error}");
         std::fs::write(&cert, "not pem").unwrap();
-        let error = ServerTls::from_pem_files(&cert, &key).unwrap_err();
+        let error = ServerTls::from_pem_files(&cert, &key, None).unwrap_err();
         assert!(matches!(error, TlsError::NoCertificate { .. }), "{error}");
         assert!(error.to_string().contains("cert.pem"), "{error}");
     }

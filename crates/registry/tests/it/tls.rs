@@ -37,7 +37,7 @@ async fn serve_tls(
         registry = registry.with_auth(Auth::new(key, AuthConfig::default(), Arc::new(SystemClock)));
     }
     let app = registry::router(registry);
-    let tls = ServerTls::from_pem_files(&pki.server_cert(), &pki.server_key()).unwrap();
+    let tls = ServerTls::from_pem_files(&pki.server_cert(), &pki.server_key(), None).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let (stop_sender, stop) = oneshot::channel::<()>();
@@ -206,7 +206,7 @@ fn every_key_form_starts_and_wrong_pairs_fail_with_the_file_named() {
     let pki = TestPki::new();
     for (name, form) in [("sec1", KeyForm::EcSec1), ("rsa", KeyForm::RsaPkcs1)] {
         let (cert, key) = pki.issue(name, form, Usage::Server);
-        ServerTls::from_pem_files(&cert, &key).unwrap_or_else(|e| panic!("{form:?}: {e}"));
+        ServerTls::from_pem_files(&cert, &key, None).unwrap_or_else(|e| panic!("{form:?}: {e}"));
     }
     let (other_cert, _) = pki.issue("other", KeyForm::EcPkcs8, Usage::Server);
     let (cert, key) = (pki.server_cert(), pki.server_key());
@@ -219,7 +219,7 @@ fn every_key_form_starts_and_wrong_pairs_fail_with_the_file_named() {
         (&cert, &missing, "cannot read the TLS private key"),
     ];
     for (cert_file, key_file, expected) in cases {
-        let error = ServerTls::from_pem_files(cert_file, key_file).unwrap_err();
+        let error = ServerTls::from_pem_files(cert_file, key_file, None).unwrap_err();
         let message = error.to_string();
         assert!(message.contains(expected), "{message}");
         assert!(!message.contains('\n'), "one line: {message}");
@@ -230,7 +230,11 @@ fn every_key_form_starts_and_wrong_pairs_fail_with_the_file_named() {
         };
         assert!(message.contains(&named.display().to_string()), "{message}");
     }
-    let error = ServerTls::from_pem_files(&missing, &key).unwrap_err();
+    let error = ServerTls::from_pem_files(&cert, &key, Some(&key)).unwrap_err();
+    assert!(matches!(error, TlsError::NoClientCa { .. }), "{error}");
+    assert!(error.to_string().contains("--tls-client-ca"), "{error}");
+    ServerTls::from_pem_files(&cert, &key, Some(&pki.ca_cert())).unwrap();
+    let error = ServerTls::from_pem_files(&missing, &key, None).unwrap_err();
     assert!(
         matches!(
             error,

@@ -71,7 +71,8 @@ pub struct ClientOptions {
     /// which suits a command that talks to one registry; a build agent that also reads
     /// external parents must not hand its robot's secret to their registries.
     pub creds_registry: Option<String>,
-    /// Plain HTTP to every registry (loopback registries always get plain HTTP).
+    /// Plain HTTP to every registry (loopback registries get it anyway unless they have a
+    /// certificate folder).
     pub insecure: bool,
     /// The docker config file; `None` for `$DOCKER_CONFIG/config.json`, else
     /// `~/.docker/config.json`.

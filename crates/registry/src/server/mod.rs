@@ -26,7 +26,7 @@ use std::pin::pin;
 use std::time::Duration;
 
 use axum::extract::ConnectInfo;
-use axum::http::{HeaderName, HeaderValue};
+use axum::http::HeaderValue;
 use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
@@ -38,6 +38,7 @@ use tower::ServiceExt as _;
 
 #[cfg(doc)]
 use crate::body::FileRegion;
+use crate::service::FORWARDED_PROTO;
 use head::Parsed;
 pub use tls::{ServerTls, TlsError, TlsFile};
 
@@ -218,11 +219,6 @@ enum Scheme {
     Https,
 }
 
-/// Set on every request that arrived over this server's own TLS: the URLs the registry writes
-/// (the token realm, upload locations) take their scheme from it, as behind a TLS-terminating
-/// proxy. A client's own value is replaced, since here the server knows the scheme itself.
-const FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
-
 /// Serves the rest of the connection with hyper, as `axum::serve` would; on shutdown hyper
 /// finishes the request in flight and closes.
 async fn hand_over(
@@ -235,6 +231,9 @@ async fn hand_over(
     let service =
         hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
             request.extensions_mut().insert(ConnectInfo(peer));
+            // The URLs the registry writes (the token realm, upload locations) take their
+            // scheme from this header, as behind a TLS-terminating proxy; a client's own value
+            // is replaced, since here the server knows the scheme itself.
             if scheme == Scheme::Https {
                 request
                     .headers_mut()

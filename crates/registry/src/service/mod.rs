@@ -24,7 +24,9 @@ use crate::error::RegistryError;
 pub(crate) const DOCKER_CONTENT_DIGEST: HeaderName =
     HeaderName::from_static("docker-content-digest");
 
-const FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+/// The scheme a TLS-terminating proxy (or this server's own TLS, see `server`) says a request
+/// arrived by.
+pub(crate) const FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 
 /// `path` as an absolute URL on the host the client asked (with the scheme a TLS-terminating
 /// proxy says it used); relative when the request named no host.

@@ -1,5 +1,6 @@
 //! HTTPS on the registry's own accept loop: the certificate and key `serve --tls-cert/--tls-key`
-//! name, loaded and checked at start, and each connection's TLS handshake.
+//! name (and the CA of `--tls-client-ca`, for mutual TLS), loaded and checked at start, and
+//! each connection's TLS handshake.
 //!
 //! Under TLS every request goes to hyper: the bytes must be encrypted in user space, so there
 //! is nothing for `sendfile(2)` to do, and blob bodies stream in the router's large chunks

@@ -137,7 +137,7 @@ fn platform_image(
             fetched.digest
         ))
     })?;
-    if !config.platform().satisfies(&wanted) {
+    if !config.platform.satisfies(&wanted) {
         return Err(ParentError::NoPlatform(arch));
     }
     Ok(PlatformImage {

@@ -152,15 +152,9 @@ pub fn image_platform(
     config: &ImageConfig,
 ) -> Result<Platform, PlatformMismatch> {
     let wanted = arch.platform();
-    let mut platform = config.platform();
+    let mut platform = config.platform.clone();
     if platform.variant.is_none() {
         platform.variant = wanted.variant.map(str::to_owned);
-    }
-    if let Some(serde_json::Value::Array(features)) = config.extra.get("os.features") {
-        platform.os_features = features
-            .iter()
-            .filter_map(|f| f.as_str().map(str::to_owned))
-            .collect();
     }
     if !platform.satisfies(&wanted) || platform.variant.as_deref() != wanted.variant {
         return Err(PlatformMismatch {

@@ -140,8 +140,8 @@ pub const REFERENCE_DIGEST_ANNOTATION: &str = "vnd.docker.reference.digest";
 /// The value of [`REFERENCE_TYPE_ANNOTATION`] on attestation manifests.
 pub const ATTESTATION_MANIFEST: &str = "attestation-manifest";
 
-/// The platform an image runs on, as an index entry (or an image config, whose top-level
-/// fields have the same names) states it.
+/// The platform an image runs on, as an index entry states it (and an image config, at its top
+/// level: see [`ImageConfig::platform`]).
 ///
 /// `architecture` and `os` are required by the spec but read as empty when missing, as
 /// Docker's and distribution's decoders read them, so a registry accepts what they accept.
@@ -163,8 +163,13 @@ pub struct Platform {
         skip_serializing_if = "Option::is_none"
     )]
     pub os_version: Option<String>,
-    /// Required operating system features (`win32k`).
-    #[serde(rename = "os.features", default, skip_serializing_if = "Vec::is_empty")]
+    /// Required operating system features (`win32k`); `null` reads as none.
+    #[serde(
+        rename = "os.features",
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub os_features: Vec<String>,
 }
 
@@ -395,22 +400,11 @@ pub struct DockerArchiveEntry {
 /// An image config: the platform, how to run the image, and the layers' uncompressed digests.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ImageConfig {
-    /// The CPU architecture.
-    #[serde(default)]
-    pub architecture: String,
-    /// The operating system.
-    #[serde(default)]
-    pub os: String,
-    /// The CPU variant.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub variant: Option<String>,
-    /// The operating system version.
-    #[serde(
-        rename = "os.version",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub os_version: Option<String>,
+    /// The platform, as the config's top-level `architecture`, `os`, `variant`, `os.version`
+    /// and `os.features` state it. It comes first, so a config is written in the order it
+    /// always was, and before [`ImageConfig::extra`], so its fields are not taken for extra.
+    #[serde(flatten)]
+    pub platform: Platform,
     /// When the image was created (RFC 3339), as the builder recorded it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<String>,
@@ -526,17 +520,6 @@ pub struct History {
 }
 
 impl ImageConfig {
-    /// The platform the config states, as an index entry for the image would.
-    pub fn platform(&self) -> Platform {
-        Platform {
-            architecture: self.architecture.clone(),
-            os: self.os.clone(),
-            variant: self.variant.clone(),
-            os_version: self.os_version.clone(),
-            os_features: Vec::new(),
-        }
-    }
-
     /// The history entries that made layers, paired with the layer index they made, so a layer
     /// can be attributed to the step that made it.
     pub fn layer_history(&self) -> impl Iterator<Item = (usize, &History)> {

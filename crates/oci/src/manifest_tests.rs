@@ -370,7 +370,7 @@ fn bad_manifests_are_typed_errors() {
 fn the_spec_config_parses_with_capitalised_names() {
     let config: ImageConfig = serde_json::from_str(OCI_CONFIG).unwrap();
     assert!(config
-        .platform()
+        .platform
         .satisfies(&crate::Architecture::Amd64.platform()));
     let run = &config.config;
     assert_eq!(run.user.as_deref(), Some("alice"));
@@ -499,7 +499,26 @@ fn a_config_read_as_a_platform_is_the_platform_it_states() {
     for config in [OCI_CONFIG, DOCKER_CONFIG] {
         let platform: Platform = serde_json::from_str(config).unwrap();
         let parsed: ImageConfig = serde_json::from_str(config).unwrap();
-        assert_eq!(platform, parsed.platform());
+        assert_eq!(platform, parsed.platform);
         assert!(!platform.architecture.is_empty() && !platform.os.is_empty());
+        for key in ["architecture", "os", "variant", "os.version", "os.features"] {
+            assert!(!parsed.extra.contains_key(key), "{key} is the platform's");
+        }
     }
+}
+
+#[test]
+fn a_config_is_written_with_its_platform_first_as_before() {
+    let config = ImageConfig {
+        platform: crate::Architecture::Arm64v8.platform().into(),
+        created: Some("2024-01-01T00:00:00Z".to_owned()),
+        ..ImageConfig::default()
+    };
+    let json = serde_json::to_string(&config).unwrap();
+    assert!(
+        json.starts_with(
+            r#"{"architecture":"arm64","os":"linux","variant":"v8","created":"2024-01-01T00:00:00Z","config":{"#
+        ),
+        "{json}"
+    );
 }

@@ -153,12 +153,9 @@ struct ImageBuilder<'a> {
 impl<'a> ImageBuilder<'a> {
     fn new(request: &'a BuildRequest, staging: &'a Staging) -> Result<Self, NativeError> {
         let epoch = u64::try_from(request.source_date_epoch).unwrap_or(0);
-        let platform = request.arch.platform();
         let created = attest::Timestamp::from_unix_seconds(request.source_date_epoch).to_string();
         let config = ImageConfig {
-            architecture: platform.architecture.to_owned(),
-            os: platform.os.to_owned(),
-            variant: platform.variant.map(str::to_owned),
+            platform: request.arch.platform().into(),
             created: Some(created),
             ..ImageConfig::default()
         };

@@ -129,7 +129,7 @@ fn builds_run_steps_offline_and_clamped_builds_are_identical() {
             serde_json::from_slice(&blob(&output, &built.manifest_digest)).unwrap();
         let config: ImageConfig =
             serde_json::from_slice(&blob(&output, &manifest.config.digest)).unwrap();
-        assert_eq!(config.architecture, "amd64");
+        assert_eq!(config.platform.architecture, "amd64");
         assert_eq!(
             manifest.layers.len(),
             3,

@@ -215,7 +215,10 @@ fn the_same_source_builds_the_same_image_on_any_day() {
     let (manifest, config) = read_image(&first.layout);
     assert_eq!(config.created.as_deref(), Some("2023-11-14T22:13:20Z"));
     assert_eq!(
-        (config.architecture.as_str(), config.os.as_str()),
+        (
+            config.platform.architecture.as_str(),
+            config.platform.os.as_str()
+        ),
         ("amd64", "linux")
     );
     let settings = &config.config;

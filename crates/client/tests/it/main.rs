@@ -45,8 +45,7 @@ pub fn push_image(client: &Client, repo: &Repository, tag: &str, seed: &str) -> 
         .push_blob_bytes(repo, MediaType::OCI_LAYER, &tar)
         .unwrap();
     let config = ImageConfig {
-        architecture: "amd64".into(),
-        os: "linux".into(),
+        platform: oci::Architecture::Amd64.platform().into(),
         rootfs: RootFs {
             kind: "layers".into(),
             diff_ids: vec![layer.digest.clone()],

@@ -379,11 +379,12 @@ fn created_by(config: &ImageConfig) -> Vec<Option<String>> {
         .collect()
 }
 
-fn platform_of(os: &str, architecture: &str, variant: Option<&str>) -> Option<String> {
+fn platform_of(platform: &oci::manifest::Platform) -> Option<String> {
+    let (os, architecture) = (&platform.os, &platform.architecture);
     if os.is_empty() || architecture.is_empty() {
         return None;
     }
-    Some(match variant {
+    Some(match platform.variant.as_deref() {
         Some(v) if !v.is_empty() => format!("{os}/{architecture}/{v}"),
         _ => format!("{os}/{architecture}"),
     })

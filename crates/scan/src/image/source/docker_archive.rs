@@ -87,7 +87,7 @@ pub(super) fn scan(
     for entry in entries {
         let config_bytes = read_small(read_member(&entry.config)?, &entry.config)?;
         let config: ImageConfig = parse_json(&config_bytes, &entry.config)?;
-        let platform = platform_of(&config.os, &config.architecture, config.variant.as_deref());
+        let platform = platform_of(&config.platform);
         if !platform_selected(options, platform.as_deref()) {
             continue;
         }

@@ -80,7 +80,7 @@ impl Layout<'_> {
         };
         let config: ImageConfig =
             parse_json(&self.blob(&image.config)?, image.config.digest.as_str())?;
-        let platform = platform_of(&config.os, &config.architecture, config.variant.as_deref());
+        let platform = platform_of(&config.platform);
         if !platform_selected(self.options, platform.as_deref()) {
             return Ok(());
         }
@@ -119,7 +119,7 @@ impl Layout<'_> {
         let Some(p) = &child.platform else {
             return !attestation;
         };
-        let platform = platform_of(&p.os, &p.architecture, p.variant.as_deref());
+        let platform = platform_of(p);
         !attestation
             && p.os != "unknown"
             && (platform.is_none() || platform_selected(self.options, platform.as_deref()))

@@ -89,10 +89,9 @@ impl BlobReader<'_> {
             }));
         }
         std::thread::sleep(policy.backoff(self.stalled_resumes));
-        let url = self
+        let call = self
             .client
-            .url(&self.repository, &format!("blobs/{}", self.expected));
-        let call = Call::new(Method::GET, &self.repository, url, pull(&self.repository))
+            .blob_call(Method::GET, &self.repository, &self.expected)
             .header("Range", format!("bytes={}-", self.received));
         let response = self
             .client
@@ -169,8 +168,7 @@ impl Client {
         repository: &Repository,
         digest: &Digest,
     ) -> Result<BlobReader<'_>, ClientError> {
-        let url = self.url(repository, &format!("blobs/{digest}"));
-        let call = Call::new(Method::GET, repository, url, pull(repository));
+        let call = self.blob_call(Method::GET, repository, digest);
         let response = self.expect(call, &[200])?;
         let length = header(&response, "content-length").and_then(|v| v.parse().ok());
         Ok(BlobReader {
@@ -224,14 +222,24 @@ impl Client {
         Ok(size)
     }
 
+    /// A read (`GET` or `HEAD`) of the blob `digest` in `repository`.
+    fn blob_call<'r>(
+        &self,
+        method: Method,
+        repository: &'r Repository,
+        digest: &Digest,
+    ) -> Call<'r> {
+        let url = self.url(repository, &format!("blobs/{digest}"));
+        Call::new(method, repository, url, pull(repository))
+    }
+
     /// Whether the repository has the blob.
     pub fn blob_exists(
         &self,
         repository: &Repository,
         digest: &Digest,
     ) -> Result<bool, ClientError> {
-        let url = self.url(repository, &format!("blobs/{digest}"));
-        let call = Call::new(Method::HEAD, repository, url, pull(repository));
+        let call = self.blob_call(Method::HEAD, repository, digest);
         let response = self.expect(call, &[200, 404])?;
         Ok(response.status() == 200)
     }
